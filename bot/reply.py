@@ -1,0 +1,43 @@
+"""The plain reply object the core returns and both shells render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Route = Literal["overdose", "crisis", "answer", "clarify", "fallback"]
+ROUTES: tuple[Route, ...] = ("overdose", "crisis", "answer", "clarify", "fallback")
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice shown under a message.
+
+    ``action`` is what pressing it does: ``"intent:<id>"`` opens a topic,
+    ``"country:<CC>"`` sets the country, other actions are shell commands
+    (``"forget:yes"``, ``"forget:no"``, ``"country:other"``).
+    """
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says back.
+
+    ``messages`` are sent in order (Telegram HTML). ``messages[0]`` is the most
+    urgent one: for the overdose route it carries the emergency number. Buttons go
+    under the last message.
+    """
+
+    route: Route
+    intent: str | None
+    messages: tuple[str, ...]
+    buttons: tuple[Button, ...] = ()
+    score: float = 0.0
+    candidates: tuple[tuple[str, float], ...] = field(default=())
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.messages)
