@@ -67,17 +67,17 @@ async def test_get_me_and_send_message(api, bot):
 
 async def test_telegram_checks(api, bot):
     api.chat(10)
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(10, "<p>x</p>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(10, "x" * 4097)
     await bot.send_message(10, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)empty"):
+    with pytest.raises(BadRequest, match=r"(?i)empty"):
         await bot.send_message(10, "<b> </b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="y" * 65)]])
         await bot.send_message(10, "x", reply_markup=markup)
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(99, "x")
 
 
@@ -130,8 +130,8 @@ async def test_commands_callbacks_and_edits(api, bot):
     assert update.callback_query.message.message_id == sent.message_id
     assert await update.callback_query.answer()
     await bot.edit_message_reply_markup(10, sent.message_id, reply_markup=None)
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text("pick", 10, sent.message_id)
     await bot.edit_message_text("picked", 10, sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)not found"):
+    with pytest.raises(BadRequest, match=r"(?i)not found"):
         await bot.edit_message_text("x", 10, 999)
