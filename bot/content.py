@@ -1,0 +1,207 @@
+"""Load every content file once, validate it, and report problems as file:line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.content_models import (
+    CrisisLinesFile,
+    IntentDef,
+    IntentFile,
+    ResponsesFile,
+    SafetyFile,
+    SynonymsFile,
+)
+from bot.phones import phone_problem
+from bot.yaml_source import ContentError, SourceFile, load_yaml
+
+REQUIRED_INTENTS = (
+    "overdose", "suicide", "naloxone", "good_samaritan", "withdrawal_symptoms",
+    "withdrawal_timeline", "withdrawal_help", "want_to_quit", "treatment_options", "methadone",
+    "buprenorphine", "naltrexone", "find_treatment", "harm_reduction", "fentanyl", "cravings",
+    "relapse", "helping_someone", "talk_to_someone", "heroin_effects", "pregnancy", "greeting",
+    "thanks", "about_bot",
+)
+SAFETY_INTENTS = ("overdose", "suicide")
+REQUIRED_MESSAGES = (
+    "welcome", "ask_country", "country_set", "country_other", "country_not_understood", "topics",
+    "help", "privacy", "forget_confirm", "forget_done", "forget_cancelled", "voice", "media",
+    "location", "edited", "empty", "too_long", "clarify", "fallback", "error",
+)
+REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other")
+MAX_AGE = dt.timedelta(days=365)
+ENV_CONTENT = "RECOVERY_BOT_CONTENT"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything a content editor controls, validated."""
+
+    root: Path
+    intents: dict[str, IntentDef]
+    intent_files: dict[str, SourceFile]
+    responses: ResponsesFile
+    crisis_lines: CrisisLinesFile
+    safety: SafetyFile
+    synonyms: SynonymsFile
+    sources: dict[str, SourceFile]
+
+
+def default_content_dir() -> Path:
+    """``RECOVERY_BOT_CONTENT``, else the project folder this package was installed from."""
+    env = os.environ.get(ENV_CONTENT)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent
+
+
+def _validate(source: SourceFile, model: type[M], problems: list[str]) -> M | None:
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "file"
+            problems.append(f"{source.where(loc)}: {where}: {err['msg']}")
+        return None
+
+
+def _load(path: Path, model: type[M], problems: list[str]) -> tuple[SourceFile | None, M | None]:
+    try:
+        source = load_yaml(path)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    return source, _validate(source, model, problems)
+
+
+def load_content(root: Path | None = None, *, today: dt.date | None = None) -> Content:
+    """Load and check the content under ``root``; raise ContentError listing every problem."""
+    root = Path(root) if root is not None else default_content_dir()
+    today = today or dt.date.today()
+    problems: list[str] = []
+    if not (root / "intents").is_dir():
+        raise ContentError([f"{root / 'intents'}:1: content folder has no intents/ directory"])
+
+    intents: dict[str, IntentDef] = {}
+    intent_files: dict[str, SourceFile] = {}
+    intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]] = {}
+    files = sorted((root / "intents").glob("*.yaml")) + sorted((root / "intents").glob("*.yml"))
+    for path in files:
+        source, parsed = _load(path, IntentFile, problems)
+        if source is None or parsed is None:
+            continue
+        for i, intent in enumerate(parsed.intents):
+            loc = ("intents", i, "id")
+            if intent.id in intents:
+                first = intent_locs[intent.id]
+                problems.append(f"{source.where(loc)}: intent {intent.id!r} is defined twice "
+                                f"(first at {first[0].where(first[1])})")
+                continue
+            intents[intent.id] = intent
+            intent_files[intent.id] = source
+            intent_locs[intent.id] = (source, ("intents", i))
+
+    r_src, responses = _load(root / "responses.yaml", ResponsesFile, problems)
+    c_src, crisis = _load(root / "crisis_lines.yaml", CrisisLinesFile, problems)
+    s_src, safety = _load(root / "safety.yaml", SafetyFile, problems)
+    y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
+
+    if responses is not None and r_src is not None:
+        _check_responses(responses, r_src, intents, intent_locs, problems, today)
+    if crisis is not None and c_src is not None:
+        _check_crisis_lines(crisis, c_src, problems, today)
+    for rid in REQUIRED_INTENTS:
+        if rid not in intents:
+            problems.append(f"{root / 'intents'}:1: required intent {rid!r} has no intents file")
+
+    if problems:
+        raise ContentError(problems)
+    assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
+    sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
+    return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources)
+
+
+def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[str, IntentDef],
+                     intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]],
+                     problems: list[str], today: dt.date) -> None:
+    known = set(responses.responses)
+    for iid, (isrc, iloc) in intent_locs.items():
+        if iid not in known:
+            problems.append(f"{isrc.where((*iloc, 'id'))}: intent {iid!r} has no response in "
+                            f"responses.yaml: add one under `responses:`")
+    for rid, resp in responses.responses.items():
+        for j, button in enumerate(resp.buttons):
+            if button not in known:
+                problems.append(f"{src.where(('responses', rid, 'buttons', j))}: button "
+                                f"{button!r} is not a response id")
+        if today - resp.reviewed > MAX_AGE:
+            problems.append(f"{src.where(('responses', rid, 'reviewed'))}: reviewed "
+                            f"{resp.reviewed} is over 12 months old: review it again")
+    for key, msg in responses.messages.items():
+        for j, button in enumerate(msg.buttons):
+            if button not in known:
+                problems.append(f"{src.where(('messages', key, 'buttons', j))}: button "
+                                f"{button!r} is not a response id")
+        if today - msg.reviewed > MAX_AGE:
+            problems.append(f"{src.where(('messages', key, 'reviewed'))}: reviewed "
+                            f"{msg.reviewed} is over 12 months old: review it again")
+    for j, mid in enumerate(responses.menu):
+        if mid not in known:
+            problems.append(f"{src.where(('menu', j))}: menu item {mid!r} is not a response id")
+    for key in REQUIRED_MESSAGES:
+        if key not in responses.messages:
+            problems.append(f"{src.where(('messages',))}: message {key!r} is missing")
+    for key in REQUIRED_LABELS:
+        if key not in responses.labels:
+            problems.append(f"{src.where(('labels',))}: label {key!r} is missing")
+    reachable = set(intents) | set(responses.menu)
+    for resp in responses.responses.values():
+        reachable.update(resp.buttons)
+    for msg in responses.messages.values():
+        reachable.update(msg.buttons)
+    for rid in known - reachable:
+        problems.append(f"{src.where(('responses', rid))}: response {rid!r} has no intent and "
+                        f"no button or menu entry leads to it")
+
+
+def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list[str],
+                        today: dt.date) -> None:
+    if "international" not in crisis.countries:
+        problems.append(f"{src.where(('countries',))}: an `international` entry is required")
+    seen_alias: dict[str, str] = {}
+    for code, country in crisis.countries.items():
+        if code != "international" and (len(code) != 2 or not code.isupper()):
+            problems.append(f"{src.where(('countries', code))}: {code!r} is not an ISO 3166 "
+                            f"two-letter code")
+        if not any(line.category == "emergency" for line in country.lines):
+            problems.append(f"{src.where(('countries', code, 'lines'))}: {code} has no "
+                            f"emergency line")
+        for alias in country.aliases:
+            key = alias.casefold()
+            if key in seen_alias and seen_alias[key] != code:
+                problems.append(f"{src.where(('countries', code, 'aliases'))}: alias {alias!r} "
+                                f"also names {seen_alias[key]}")
+            seen_alias[key] = code
+        for j, line in enumerate(country.lines):
+            loc = ("countries", code, "lines", j)
+            if not (line.number or line.sms or line.web):
+                problems.append(f"{src.where(loc)}: a line needs a number, sms or web")
+            for field in ("number", "sms"):
+                value = getattr(line, field)
+                if value is None:
+                    continue
+                problem = phone_problem(value, code, country.short_codes)
+                if problem:
+                    problems.append(f"{src.where((*loc, field))}: {problem}")
+            if today - line.checked > MAX_AGE:
+                problems.append(f"{src.where((*loc, 'checked'))}: checked {line.checked} is "
+                                f"over 12 months old: check the number again")

@@ -1,0 +1,142 @@
+"""Schemas of the content files (pydantic). Cross-file checks live in content.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+IntentId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _https(url: str) -> str:
+    if not url.startswith("https://") or len(url) < 12 or any(c.isspace() for c in url):
+        raise ValueError(f"source must be an https:// URL, got {url!r}")
+    return url
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# --- intents/*.yaml -------------------------------------------------------
+
+
+class IntentDef(Strict):
+    id: IntentId
+    keywords: list[NonEmpty] = []
+    examples: list[NonEmpty] = Field(min_length=20)
+
+
+class IntentFile(Strict):
+    intents: list[IntentDef] = Field(min_length=1)
+
+
+# --- responses.yaml -------------------------------------------------------
+
+
+class ResponseDef(Strict):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=30)]
+    text: NonEmpty
+    no_country_text: NonEmpty | None = None
+    more: list[NonEmpty] = []
+    buttons: list[IntentId] = []
+    sources: list[HttpsUrl] = Field(min_length=1)
+    reviewed: dt.date
+
+
+class MessageDef(Strict):
+    text: NonEmpty
+    no_country_text: NonEmpty | None = None
+    buttons: list[IntentId] = []
+    sources: list[HttpsUrl] = []
+    reviewed: dt.date
+
+
+class ResponsesFile(Strict):
+    menu: list[IntentId] = Field(min_length=1)
+    responses: dict[IntentId, ResponseDef]
+    messages: dict[IntentId, MessageDef]
+    labels: dict[IntentId, NonEmpty] = {}
+    formats: dict[IntentId, NonEmpty] = {}
+
+
+# --- crisis_lines.yaml ----------------------------------------------------
+
+Category = Literal["emergency", "crisis", "helpline", "poison", "overdose_line", "family"]
+
+
+class LineDef(Strict):
+    category: Category
+    name: NonEmpty
+    number: NonEmpty | None = None
+    sms: NonEmpty | None = None
+    web: NonEmpty | None = None
+    hours: NonEmpty | None = None
+    note: NonEmpty | None = None
+    source: HttpsUrl
+    confidence: Literal["CONFIRMED-OFFICIAL", "CONFIRMED-SECONDARY"]
+    checked: dt.date
+
+
+class CountryDef(Strict):
+    name: NonEmpty
+    aliases: list[NonEmpty] = []
+    short_codes: list[NonEmpty] = []
+    good_samaritan: NonEmpty | None = None
+    good_samaritan_source: HttpsUrl | None = None
+    lines: list[LineDef] = Field(min_length=1)
+
+
+class CrisisLinesFile(Strict):
+    countries: dict[str, CountryDef]
+
+
+# --- safety.yaml ----------------------------------------------------------
+
+
+class SafetyRule(Strict):
+    """All groups must match somewhere in the message (a group matches when any of its
+    phrases does; ``#many`` stands for a number of 5 or more). ``unless`` phrases anywhere
+    in the message cancel the rule; ``unless_next`` / ``unless_prev`` phrases right after /
+    before a matched phrase cancel that match.
+    ``level: mention`` marks a bare topic word that context may turn into a question."""
+
+    id: IntentId
+    all: list[list[NonEmpty]] = Field(min_length=1)
+    unless: list[NonEmpty] = []
+    unless_next: list[NonEmpty] = []
+    unless_prev: list[NonEmpty] = []
+    level: Literal["strong", "mention"] = "strong"
+
+
+class Exemption(Strict):
+    """A message whose only overdose matches are ``mention``s and which contains one of
+    ``when_any`` (and, if given, one of ``with_any``) is a question about ``intent``,
+    not an emergency."""
+
+    intent: IntentId
+    when_any: list[NonEmpty] = Field(min_length=1)
+    with_any: list[NonEmpty] = []
+
+
+class SafetyFile(Strict):
+    overdose: list[SafetyRule] = Field(min_length=1)
+    crisis: list[SafetyRule] = Field(min_length=1)
+    exemptions: list[Exemption] = []
+    not_drugs: list[NonEmpty] = []
+
+
+# --- synonyms.yaml --------------------------------------------------------
+
+
+class SynonymsFile(Strict):
+    replace: dict[NonEmpty, NonEmpty]
+    stopwords: list[NonEmpty] = []
+    out_of_scope: list[NonEmpty] = []
+    domain: list[NonEmpty] = []

@@ -1,0 +1,50 @@
+"""Turn what a user types ("uk", "Britain", "🇦🇺", "i'm in oz") into a country code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.content_models import CountryDef
+from bot.normalize import clean_unicode, to_tokens
+
+INTERNATIONAL = "international"
+MAX_TOKENS_FOR_SEARCH = 8
+
+
+class CountryResolver:
+    def __init__(self, countries: Mapping[str, CountryDef]):
+        self.raw: dict[str, str] = {}
+        self.phrases: dict[tuple[str, ...], str] = {}
+        for code, country in countries.items():
+            if code == INTERNATIONAL:
+                continue
+            for alias in (code, *country.aliases, country.name):
+                self.raw[clean_unicode(alias).strip()] = code
+                tokens = tuple(to_tokens(alias))
+                if tokens and tokens[0] == "the":
+                    tokens = tokens[1:]
+                if tokens:
+                    self.phrases[tokens] = code
+        self._by_length = sorted(self.phrases, key=len, reverse=True)
+
+    def resolve(self, text: str) -> str | None:
+        raw = clean_unicode(text).strip()
+        if raw in self.raw:
+            return self.raw[raw]
+        tokens = tuple(to_tokens(text))
+        if tokens and tokens[0] == "the":
+            tokens = tokens[1:]
+        if tokens in self.phrases:
+            return self.phrases[tokens]
+        if not tokens or len(tokens) > MAX_TOKENS_FOR_SEARCH:
+            return None
+        for phrase in self._by_length:
+            if len(phrase) == 1 and len(phrase[0]) <= 2:
+                continue  # "us", "in", "de" inside a sentence are ordinary words
+            size = len(phrase)
+            if any(tokens[i:i + size] == phrase for i in range(len(tokens) - size + 1)):
+                return self.phrases[phrase]
+        for alias, code in self.raw.items():  # a flag emoji anywhere
+            if not alias.isascii() and not alias.isalpha() and alias in raw:
+                return code
+        return None

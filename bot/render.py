@@ -1,0 +1,103 @@
+"""Fill a response's placeholders with the user's country's numbers."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+
+from bot.content_models import CountryDef, CrisisLinesFile, LineDef, ResponsesFile
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+INTERNATIONAL = "international"
+PLACEHOLDERS = (
+    "country_name", "emergency", "emergency_all", "crisis_line", "crisis_lines", "helpline",
+    "helplines", "poison", "overdose_line", "family_line", "good_samaritan",
+)
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+class Renderer:
+    """Pre-computes every placeholder value for every country at start-up."""
+
+    def __init__(self, responses: ResponsesFile, crisis: CrisisLinesFile):
+        self.formats = dict(responses.formats)
+        self.countries = crisis.countries
+        intl = crisis.countries[INTERNATIONAL]
+        intl_values = self._values(intl, None, international=True)
+        self.values: dict[str | None, dict[str, str]] = {None: intl_values}
+        for code, country in crisis.countries.items():
+            if code != INTERNATIONAL:
+                self.values[code] = self._values(country, intl_values, international=False)
+
+    def _format(self, key: str, **fields: str) -> str:
+        return _fill(self.formats.get(key, "{" + key + "}"), fields)
+
+    def line(self, line: LineDef) -> str:
+        fields = {
+            "name": html.escape(line.name, quote=False),
+            "number": html.escape(line.number or "", quote=False),
+            "sms": html.escape(line.sms or "", quote=False),
+            "web": html.escape(line.web or "", quote=False),
+            "hours": self._format("hours", hours=html.escape(line.hours, quote=False))
+            if line.hours else "",
+            "note": self._format("note", note=html.escape(line.note, quote=False))
+            if line.note else "",
+        }
+        if line.number and line.sms:
+            key = "line_sms"
+        elif line.number:
+            key = "line"
+        elif line.sms:
+            key = "line_sms_only"
+        else:
+            key = "line_web"
+        return _fill(self.formats.get(key, "{name}: {number}{sms}{web}"), fields)
+
+    def _values(self, country: CountryDef, fallback: Mapping[str, str] | None,
+                *, international: bool) -> dict[str, str]:
+        by_cat: dict[str, list[LineDef]] = {}
+        for line in country.lines:
+            by_cat.setdefault(line.category, []).append(line)
+        join = self.formats.get("join", ", ")
+        values: dict[str, str] = {"country_name": html.escape(country.name, quote=False)}
+        emergency = by_cat.get("emergency", [])
+        if international:
+            numbers = join.join(f"{html.escape(e.number or '', quote=False)} "
+                                f"({html.escape(e.name, quote=False)})" for e in emergency)
+            values["emergency"] = self._format("emergency_unknown", numbers=numbers)
+            values["emergency_all"] = values["emergency"]
+        elif emergency:
+            values["emergency"] = html.escape(emergency[0].number or "", quote=False)
+            values["emergency_all"] = join.join(
+                html.escape(e.number or "", quote=False) for e in emergency)
+
+        def first_and_all(cat: str, one: str, many: str) -> None:
+            lines = by_cat.get(cat)
+            if lines:
+                values[one] = self.line(lines[0])
+                values[many] = "\n".join(self.line(x) for x in lines)
+
+        first_and_all("crisis", "crisis_line", "crisis_lines")
+        first_and_all("helpline", "helpline", "helplines")
+        first_and_all("poison", "poison", "_poisons")
+        first_and_all("overdose_line", "overdose_line", "_overdose_lines")
+        first_and_all("family", "family_line", "_family_lines")
+        if country.good_samaritan:
+            values["good_samaritan"] = country.good_samaritan.strip()
+        if fallback is not None:
+            for key, value in fallback.items():
+                values.setdefault(key, value)
+        values.setdefault("overdose_line", self.formats.get("no_overdose_line", ""))
+        values.setdefault("family_line", values.get("helpline", ""))
+        return values
+
+    def fill(self, template: str, country: str | None) -> str:
+        values = self.values.get(country) or self.values[None]
+        return _fill(template, values).strip()
+
+    def unfilled(self, text: str) -> list[str]:
+        return PLACEHOLDER.findall(text)
