@@ -17,6 +17,7 @@ from bot.render import PLACEHOLDERS, Renderer
 from bot.reply import Button, Reply, Route
 from bot.safety import SafetyCheck
 from bot.telegram_html import MAX_MESSAGE_CHARS, html_problems
+from bot.wordlist import english_words
 from bot.yaml_source import ContentError
 
 __all__ = ["Classification", "ContentError", "Core"]
@@ -40,17 +41,19 @@ class Core:
     def __init__(self, content: Content):
         self.content = content
         resp = content.responses
-        vocabulary: set[str] = set()
+        priority: set[str] = set()
+        examples: set[str] = set()
         for intent in content.intents.values():
             for phrase in (*intent.examples, *intent.keywords):
-                vocabulary.update(to_tokens(phrase))
+                examples.update(to_tokens(phrase))
         for rules in (content.safety.overdose, content.safety.crisis):
             for rule in rules:
                 for group in rule.all:
                     for phrase in group:
-                        vocabulary.update(to_tokens(phrase))
-        vocabulary.update(t for w in content.synonyms.domain for t in to_tokens(w))
-        self.normalise = Normaliser(content.synonyms.replace, vocabulary)
+                        priority.update(to_tokens(phrase))
+        priority.update(t for w in content.synonyms.domain for t in to_tokens(w))
+        self.normalise = Normaliser(content.synonyms.replace, priority, examples,
+                                    english_words())
         self.safety = SafetyCheck(content.safety, lambda p: self.normalise(p).tokens)
         matchable = {i: d for i, d in content.intents.items() if i not in SAFETY_INTENTS}
         self.matcher = Matcher(

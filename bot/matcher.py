@@ -50,8 +50,8 @@ class Matcher:
         self.normalise = normalise
         self.stopwords = frozenset(t for w in stopwords for t in normalise(w).tokens)
         self.intents = tuple(sorted(examples))
-        self.out_of_scope = frozenset(t for w in out_of_scope for t in normalise(w).tokens)
-        self.domain = frozenset(t for w in domain for t in normalise(w).tokens)
+        self.out_of_scope = tuple(p for p in (normalise(w).tokens for w in out_of_scope) if p)
+        self.domain = frozenset(t for w in domain for t in normalise(w).words)
 
         texts: list[str] = []
         owners: list[int] = []
@@ -65,12 +65,12 @@ class Matcher:
         self._texts = texts
         self._owners = owners
 
-        self._keywords: list[tuple[tuple[str, ...], int]] = []
+        keyword_tokens: list[tuple[tuple[str, ...], int]] = []
         for n, intent in enumerate(self.intents):
             for kw in keywords.get(intent, ()):
                 tokens = normalise(kw).tokens
                 if tokens:
-                    self._keywords.append((tokens, n))
+                    keyword_tokens.append((tokens, n))
                     vocab[intent].update(self._content(tokens))
         df: dict[str, int] = defaultdict(int)
         for words in vocab.values():
@@ -80,6 +80,12 @@ class Matcher:
         self._idf = {w: math.log(1 + total / c) for w, c in df.items()}
         self._unknown_idf = math.log(1 + total)
         self._vocab = {intent: frozenset(words) for intent, words in vocab.items()}
+        # A keyword shared by several topics' keyword lists says less about each.
+        owners_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        for kw, owner in keyword_tokens:
+            owners_of[kw].add(owner)
+        self._keywords = [(kw, owner, 100.0 / len(owners_of[kw]))
+                          for kw, owner in keyword_tokens]
 
     def _content(self, tokens: Sequence[str]) -> list[str]:
         kept = [t for t in tokens if t not in self.stopwords]
@@ -115,15 +121,17 @@ class Matcher:
 
         keyword = [0.0] * n
         present = set(message.tokens)
-        for kw, owner in self._keywords:
-            if kw[0] in present and _contains(message.tokens, kw):
-                keyword[owner] = 100.0
+        for kw, owner, weight in self._keywords:
+            if weight > keyword[owner] and kw[0] in present and _contains(message.tokens, kw):
+                keyword[owner] = weight
 
         total = [W_FUZZY * f + W_OVERLAP * o + W_KEYWORD * k
                  for f, o, k in zip(fuzzy, overlap, keyword, strict=True)]
         order = sorted(range(n), key=lambda i: -total[i])[:limit]
         scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
-        in_scope = not (present & self.out_of_scope) or bool(present & self.domain)
+        other_subject = any(p[0] in present and _contains(message.tokens, p)
+                            for p in self.out_of_scope)
+        in_scope = not other_subject or bool(set(message.words) & self.domain)
         return Match(scores, in_scope=in_scope)
 
 

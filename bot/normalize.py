@@ -90,32 +90,45 @@ def squeeze(word: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Normalised:
     text: str
-    tokens: tuple[str, ...]
+    tokens: tuple[str, ...]  # corrected and expanded: what safety and matching read
+    words: tuple[str, ...] = ()  # corrected, before slang expansion ("subs" stays "subs")
 
 
 class Normaliser:
-    """Built once from content: the replacement table and the known vocabulary."""
+    """Built once from content: the replacement table and the known vocabulary.
 
-    def __init__(self, replacements: Mapping[str, str], vocabulary: Iterable[str]):
+    ``priority`` words (safety phrases, keywords, synonyms) are what typos are
+    corrected towards first. ``examples`` words are known too, except near-misses of
+    a priority word (example phrases contain deliberate typos such as "sucidal").
+    ``english`` words are never corrected.
+    """
+
+    def __init__(self, replacements: Mapping[str, str], priority: Iterable[str],
+                 examples: Iterable[str] = (), english: Iterable[str] = ()):
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for variant, canonical in replacements.items():
             key = tuple(to_tokens(variant))
             if key:
                 self._phrases[key] = tuple(to_tokens(canonical))
         self._longest = max((len(k) for k in self._phrases), default=1)
-        vocab = set(vocabulary)
+        top = set(priority)
         for key, value in self._phrases.items():
-            vocab.update(key)
-            vocab.update(value)
-        self.vocabulary = frozenset(vocab)
+            top.update(key)
+            top.update(value)
+        top_long = sorted(w for w in top if len(w) >= 5 and w.isalpha())
+        others = set(examples) - top
+        near_misses = {w for w in others if len(w) >= 5 and w.isalpha() and process.extractOne(
+            w, top_long, scorer=OSA.distance, score_cutoff=1) is not None}
+        self.vocabulary = frozenset(top | (others - near_misses))
+        self._english = frozenset(english) - near_misses
         self._squeezed: dict[str, str] = {}
-        for word in sorted(vocab):
+        for word in sorted(self.vocabulary):
             self._squeezed.setdefault(squeeze(word), word)
-        self._candidates = sorted(w for w in vocab if len(w) >= 5 and w.isalpha())
+        self._candidates = sorted(w for w in self.vocabulary if len(w) >= 5 and w.isalpha())
         self.correct = lru_cache(maxsize=65536)(self._correct)
 
     def _correct(self, token: str) -> str:
-        if token in self.vocabulary or not token.isalpha():
+        if token in self.vocabulary or token in self._english or not token.isalpha():
             return token
         same = self._squeezed.get(squeeze(token))
         if same is not None:
@@ -146,4 +159,4 @@ class Normaliser:
         tokens = to_tokens(text)
         fixed = [self.correct(t) if n < MAX_CORRECTIONS else t for n, t in enumerate(tokens)]
         expanded = tuple(self.expand(fixed))
-        return Normalised(text=" ".join(expanded), tokens=expanded)
+        return Normalised(text=" ".join(expanded), tokens=expanded, words=tuple(fixed))

@@ -112,7 +112,8 @@ class SafetyCheck:
 
     def _phrase_counts(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool) -> bool:
         for start, end in idx.find(phrase):
-            if any(idx.starts_with(end, p) for p in rule.unless_next):
+            if any(idx.starts_with(end, p) or idx.starts_with(end + 1, p)
+                   for p in rule.unless_next):
                 continue
             if any(idx.ends_with(start, p) for p in rule.unless_prev):
                 continue

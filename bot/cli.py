@@ -1,0 +1,136 @@
+"""``recovery-bot``: chat, classify, eval, lint and run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot.content import ENV_CONTENT, default_content_dir
+from bot.yaml_source import ContentError
+
+
+def _load_core(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.core import Core
+
+    return Core.load(args.content)
+
+
+def _country(core, value: str | None) -> str | None:  # type: ignore[no-untyped-def]
+    if value is None:
+        return None
+    code = core.resolve_country(value)
+    if code is None:
+        known = ", ".join(core.countries)
+        raise SystemExit(f"recovery-bot: unknown country {value!r} (known: {known})")
+    return code
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import run_chat
+
+    core = _load_core(args)
+    return run_chat(core, _country(core, args.country))
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    core = _load_core(args)
+    _country(core, args.country)
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        c = core.classify(text)
+        out = {"text": text, "route": c.route,
+               "intent": c.intent if c.route != "fallback" else None,
+               "score": c.score, "candidates": [[i, s] for i, s in c.candidates[:3]]}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import evaluate, format_report, report_json
+
+    core = _load_core(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"recovery-bot: no such file: {path}")
+    report = evaluate(core, path)
+    if args.json:
+        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        print(format_report(report))
+    return 0 if report.passed_safety else 1
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from bot.core import Core
+
+    core = Core.load(args.content)
+    total = sum(len(i.examples) for i in core.content.intents.values())
+    print(f"content OK: {len(core.content.intents)} intents, {total} examples, "
+          f"{len(core.content.responses.responses)} responses, "
+          f"{len(core.countries)} countries ({core.content.root})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.telegram.app import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recovery-bot",
+        description="Checked, sourced answers for people affected by opioid use. "
+                    "Not a medical service; in an emergency call your local emergency number.")
+    parser.add_argument("--content", type=Path, default=None,
+                        help=f"content folder (default: ${ENV_CONTENT} or the project's own)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("chat", help="talk to the bot in this terminal (no token, no network)")
+    p.add_argument("--country", help="country code or name, e.g. GB, usa, australia")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("classify", help="one message per stdin line in, one JSON line out")
+    p.add_argument("--country", help="country code or name")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("eval", help="score a labelled JSONL file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("lint", help="validate all content files")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN)")
+    p.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
+    p.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
+    p.add_argument("--port", type=int, default=8443, help="webhook listen port")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.content is None:
+        args.content = default_content_dir()
+    try:
+        return int(args.func(args) or 0)
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"recovery-bot: {len(exc.problems)} content problem(s); fix them and try again",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

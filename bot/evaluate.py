@@ -1,0 +1,114 @@
+"""Score a labelled JSONL file the way ../shared/eval/README.md describes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.content import REQUIRED_INTENTS
+from bot.core import Core
+from bot.matcher import parent_of
+
+NON_ANSWER = {"overdose", "suicide", "none"}
+SAFETY_ADJACENT = {"overdose", "suicide", "naloxone", "good_samaritan"}
+
+
+@dataclass
+class Metric:
+    name: str
+    correct: int = 0
+    total: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.correct / self.total if self.total else 1.0
+
+    def add(self, ok: bool, miss: str) -> None:
+        self.total += 1
+        self.correct += ok
+        if not ok:
+            self.misses.append(miss)
+
+
+@dataclass
+class Report:
+    overdose: Metric
+    crisis: Metric
+    false_alarm: Metric  # correct = no false alarm
+    intent: Metric
+    out_of_scope: Metric
+    answered: int = 0
+    clarified: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def passed_safety(self) -> bool:
+        return self.overdose.rate == 1.0 and self.crisis.rate == 1.0 and not self.errors
+
+
+def evaluate(core: Core, path: Path) -> Report:
+    report = Report(Metric("overdose recall"), Metric("crisis recall"),
+                    Metric("false alarms"), Metric("intent accuracy"),
+                    Metric("out-of-scope handled"))
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text, labels = item["text"], list(item["labels"])
+        except (ValueError, KeyError, TypeError) as exc:
+            report.errors.append(f"{path}:{n}: not a {{text, labels}} JSON object ({exc})")
+            continue
+        c = core.classify(text)
+        top_parent = parent_of(c.intent, REQUIRED_INTENTS) if c.intent else None
+        shown = f"{text!r} -> {c.route} {c.intent or '-'} ({c.score:.0f}); labels {labels}"
+        if "overdose" in labels:
+            report.overdose.add(c.route == "overdose", shown)
+        if "suicide" in labels:
+            ok = c.route == "crisis" or (c.route == "overdose" and "overdose" in labels)
+            report.crisis.add(ok, shown)
+        if not SAFETY_ADJACENT & set(labels):
+            report.false_alarm.add(c.route not in ("overdose", "crisis"), shown)
+        if labels and not NON_ANSWER & set(labels):
+            report.intent.add(c.route == "answer" and top_parent in labels, shown)
+            report.answered += c.route == "answer"
+            report.clarified += c.route == "clarify"
+        if labels == ["none"]:
+            report.out_of_scope.add(c.route in ("clarify", "fallback"), shown)
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = []
+    fa = report.false_alarm
+    for m in (report.overdose, report.crisis):
+        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})")
+    alarms = fa.total - fa.correct
+    lines.append(f"{'false-alarm rate':22} {1 - fa.rate:7.1%}  ({alarms}/{fa.total})")
+    for m in (report.intent, report.out_of_scope):
+        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})")
+    lines.append(f"answer-intent lines: {report.answered} answered, {report.clarified} clarify, "
+                 f"{report.intent.total - report.answered - report.clarified} fallback/other")
+    for m, title in ((report.overdose, "MISSED OVERDOSE"), (report.crisis, "MISSED CRISIS"),
+                     (fa, "FALSE ALARM"), (report.intent, "intent miss"),
+                     (report.out_of_scope, "out-of-scope miss")):
+        for miss in m.misses:
+            lines.append(f"  {title}: {miss}")
+    lines.extend(report.errors)
+    lines.append("safety: PASS (overdose and crisis recall 100%)" if report.passed_safety
+                 else "safety: FAIL (overdose or crisis recall under 100%)")
+    return "\n".join(lines)
+
+
+def report_json(report: Report) -> dict[str, object]:
+    def m(metric: Metric) -> dict[str, object]:
+        return {"rate": metric.rate, "correct": metric.correct, "total": metric.total,
+                "misses": metric.misses}
+
+    return {"overdose_recall": m(report.overdose), "crisis_recall": m(report.crisis),
+            "false_alarm_rate": 1 - report.false_alarm.rate, "false_alarms": m(report.false_alarm),
+            "intent_accuracy": m(report.intent), "out_of_scope": m(report.out_of_scope),
+            "answered": report.answered, "clarified": report.clarified,
+            "passed_safety": report.passed_safety}
