@@ -216,6 +216,8 @@ class FakeBotApi:
         self._callback_ids = itertools.count(1)
         self._chats: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, list[Failure]] = {}
+        self._holds: dict[str, list[tuple[Callable[[dict[str, Any]], bool], asyncio.Event]]] = {}
+        self.user_texts: list[str] = []  # every text/caption users "wrote", for log checks
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -259,6 +261,15 @@ class FakeBotApi:
         self._failures.setdefault(method, []).extend(
             Failure(str(kind), retry_after) for _ in range(times)
         )
+
+    def hold_next(
+        self, method: str, when: Callable[[dict[str, Any]], bool] = lambda params: True
+    ) -> asyncio.Event:
+        """Keep the next call of ``method`` whose params satisfy ``when`` waiting (unanswered)
+        until the returned event is set."""
+        release = asyncio.Event()
+        self._holds.setdefault(method, []).append((when, release))
+        return release
 
     def pending_failures(self, method: str) -> int:
         return len(self._failures.get(method, []))
@@ -375,6 +386,7 @@ class FakeBotApi:
                     "length": utf16_length(mention[0]),
                 }
             )
+        self.user_texts.append(text)
         content: dict[str, Any] = {"text": text}
         if entities:
             content["entities"] = entities
@@ -441,6 +453,8 @@ class FakeBotApi:
     def photo(self, chat_id: int, caption: str | None = None) -> int:
         photo = [{"file_id": "ph", "file_unique_id": "phu", "width": 90, "height": 90}]
         extra = {"caption": caption} if caption else {}
+        if caption:
+            self.user_texts.append(caption)
         return self.push("message", self._message(chat_id, None, "private", photo=photo, **extra))
 
     def location(self, chat_id: int) -> int:
@@ -448,6 +462,7 @@ class FakeBotApi:
         return self.push("message", self._message(chat_id, None, "private", location=location))
 
     def edit(self, chat_id: int, text: str) -> int:
+        self.user_texts.append(text)
         message = self._message(chat_id, None, "private", text=text)
         message["edit_date"] = int(time.time())
         return self.push("edited_message", message)
@@ -497,6 +512,7 @@ class FakeBotApi:
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
+            await self._wait_if_held(method, params)
             failures = self._failures.get(method)
             if failures:
                 failure = failures.pop(0)
@@ -516,6 +532,14 @@ class FakeBotApi:
             return exc.status, exc.body()
         finally:
             await self._notify()
+
+    async def _wait_if_held(self, method: str, params: dict[str, Any]) -> None:
+        holds = self._holds.get(method, [])
+        for index, (when, release) in enumerate(holds):
+            if when(params):
+                del holds[index]
+                await release.wait()
+                return
 
     # -- Bot API methods -----------------------------------------------------------------------
 

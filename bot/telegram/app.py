@@ -1,0 +1,207 @@
+"""Build and run the Telegram Application (python-telegram-bot 22).
+
+Entry point for ``recovery-bot run``::
+
+    run(args: argparse.Namespace | None = None, /, *, core: Core | None = None,
+        environ: Mapping[str, str] | None = None, **options) -> int
+
+``args`` (the CLI namespace) and ``options`` may carry:
+
+- ``content``: content folder for ``Core.load`` (ignored when ``core`` is given);
+- ``webhook_url``: serve PTB's webhook server instead of polling (needs
+  ``TELEGRAM_WEBHOOK_SECRET``), with ``listen`` (default 127.0.0.1) and ``port`` (default 8443);
+  the server answers on the path of ``webhook_url``.
+
+Settings come from ``environ`` (default ``os.environ``): see :mod:`bot.telegram.config`.
+Returns 0 after a clean stop on SIGINT/SIGTERM, 2 for a configuration problem or a token
+Telegram refuses (one line on stderr, never the token), 1 if Telegram cannot be reached at
+start. ``ContentError`` from ``Core.load`` propagates (the CLI prints it).
+
+Tests drive :func:`build_application` and :func:`serve` directly: the same code path as ``run``
+minus signal handling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.core import Core
+from bot.telegram.commands import command_menu
+from bot.telegram.concurrency import PerChatUpdateProcessor
+from bot.telegram.config import ConfigError, WebhookSettings, load_settings, read_state_dir
+from bot.telegram.delivery import Delivery, DeliveryPolicy
+from bot.telegram.errors import handle_error
+from bot.telegram.handlers import register_handlers
+from bot.telegram.logging_setup import configure_logging, install_log_protection, register_secret
+from bot.telegram.persistence import build_persistence
+from bot.telegram.shell import Shell, install_shell, shell_of
+
+__all__ = ["ALLOWED_UPDATES", "build_application", "run", "serve"]
+
+ALLOWED_UPDATES = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
+RATE_LIMIT_RETRIES = 5  # AIORateLimiter: how often one request waits out a 429 RetryAfter
+POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait
+BOOTSTRAP_RETRIES = 3
+
+_log = logging.getLogger(__name__)
+
+
+def build_application(
+    core: Core,
+    token: str,
+    base_url: str | None = None,
+    state_dir: Path | None = None,
+    *,
+    delivery_policy: DeliveryPolicy | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The fully wired Application: handlers, error handler, persistence, rate limiter and
+    per-chat concurrency. Nothing is contacted until it is initialized."""
+    install_log_protection()
+    register_secret(token)
+    if state_dir is None:
+        state_dir = read_state_dir(os.environ)
+    shell = Shell(core, Delivery(delivery_policy))
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .persistence(build_persistence(state_dir))
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatUpdateProcessor(shell.is_urgent))
+        .connect_timeout(10)
+        .read_timeout(15)
+        .write_timeout(15)
+        .get_updates_read_timeout(POLL_TIMEOUT + 10)
+    )
+    if base_url:
+        builder = builder.base_url(base_url)
+    application = builder.build()
+    install_shell(application, shell)
+    register_handlers(application)
+    application.add_error_handler(handle_error)
+    return application
+
+
+async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menu; a failure is logged, not fatal (commands still work)."""
+    try:
+        await application.bot.set_my_commands(command_menu(shell_of(application).core))
+    except TelegramError as exc:
+        _log.warning("Could not register the command menu (%s)", type(exc).__name__)
+
+
+async def serve(
+    application: Application,  # type: ignore[type-arg]
+    stop: asyncio.Event,
+    *,
+    webhook: WebhookSettings | None = None,
+    poll_timeout: float = POLL_TIMEOUT,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Initialize, register commands, fetch updates (polling or webhook) until ``stop`` is set,
+    then stop fetching, finish running handlers, save persistence and shut down."""
+    async with application:
+        await register_commands(application)
+        await application.start()
+        try:
+            if webhook is None:
+                await application.updater.start_polling(
+                    timeout=poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                    bootstrap_retries=BOOTSTRAP_RETRIES,
+                )
+            else:
+                await application.updater.start_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=webhook.url_path,
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                    bootstrap_retries=BOOTSTRAP_RETRIES,
+                )
+            _log.info("Serving updates by %s", "webhook" if webhook else "polling")
+            if ready is not None:
+                ready()
+            await stop.wait()
+            _log.info("Stopping")
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+def run(
+    args: argparse.Namespace | None = None,
+    /,
+    *,
+    core: Core | None = None,
+    environ: Mapping[str, str] | None = None,
+    **options: Any,
+) -> int:
+    """``recovery-bot run``: see the module docstring."""
+    opts = {**(vars(args) if args is not None else {}), **options}
+    environ = os.environ if environ is None else environ
+    configure_logging()
+    try:
+        settings = load_settings(
+            environ,
+            webhook_url=opts.get("webhook_url"),
+            listen=opts.get("listen"),
+            port=opts.get("port"),
+        )
+    except ConfigError as exc:
+        print(f"recovery-bot: {exc}", file=sys.stderr)
+        return 2
+    register_secret(settings.token)
+    if settings.webhook is not None:
+        register_secret(settings.webhook.secret_token)
+    if core is None:
+        core = Core.load(opts.get("content"))
+    try:
+        application = build_application(core, settings.token, settings.base_url, settings.state_dir)
+    except OSError as exc:
+        print(
+            f"recovery-bot: cannot use the state folder {settings.state_dir} "
+            f"({exc.strerror}); set RECOVERY_BOT_STATE_DIR",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(_serve_until_signal(application, settings.webhook))
+
+
+async def _serve_until_signal(
+    application: Application,  # type: ignore[type-arg]
+    webhook: WebhookSettings | None,
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await serve(application, stop, webhook=webhook)
+    except InvalidToken:
+        print(
+            "recovery-bot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or wrong?)", file=sys.stderr
+        )
+        return 2
+    except NetworkError as exc:
+        print(f"recovery-bot: cannot reach Telegram ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return 0

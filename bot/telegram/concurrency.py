@@ -1,0 +1,66 @@
+"""Updates from different chats run concurrently; within one chat they run in order.
+
+Order matters inside a chat (``/country`` then "uk"; choosing a country then asking a
+question), so each chat has a FIFO lock. The lock is taken *before* PTB's concurrency slot, so a
+chat with a backlog never holds slots that other chats need. Urgent updates (an overdose or
+crisis message, ``/sos``) skip their chat's queue: an emergency never waits behind a slow reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+DEFAULT_MAX_CONCURRENT = 256
+
+
+@dataclass
+class _ChatQueue:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    def __init__(
+        self,
+        is_urgent: Callable[[object], bool] = lambda update: False,
+        max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT,
+    ) -> None:
+        super().__init__(max_concurrent_updates)
+        self._is_urgent = is_urgent
+        self._queues: dict[int, _ChatQueue] = {}
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat_id = _chat_id(update)
+        if chat_id is None or self._is_urgent(update):
+            await super().process_update(update, coroutine)
+            return
+        queue = self._queues.setdefault(chat_id, _ChatQueue())
+        queue.users += 1
+        try:
+            async with queue.lock:
+                await super().process_update(update, coroutine)
+        finally:
+            queue.users -= 1
+            if queue.users == 0:
+                del self._queues[chat_id]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def _chat_id(update: object) -> int | None:
+    if isinstance(update, Update) and update.effective_chat is not None:
+        return update.effective_chat.id
+    return None

@@ -1,0 +1,157 @@
+"""Sending a core Reply to a chat: in order, as Telegram HTML, retried on network trouble.
+
+- ``reply.messages`` go out one by one; the buttons go under the last one.
+- Rate limits (429 RetryAfter) are waited out by PTB's AIORateLimiter; if it gives up, the
+  send is retried here too.
+- Network errors (5xx, dropped connections, timeouts) are retried with exponential backoff.
+  The urgent policy (overdose and crisis replies) tries longer: one transient failure must never
+  lose an emergency number. A retried send may rarely arrive twice; for an emergency that is
+  the right trade.
+- A chat that blocked the bot (403 Forbidden) is dropped quietly: the rest is not sent.
+- If Telegram cannot parse a message's HTML, it is re-sent once as plain text, so a content
+  mistake can never swallow a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.reply import Reply
+from bot.telegram.keyboards import inline_keyboard
+
+_log = logging.getLogger(__name__)
+
+URGENT_ROUTES = frozenset({"overdose", "crisis"})
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often to try one send, and how long to wait between tries."""
+
+    attempts: int
+    first_delay: float
+    max_delay: float
+
+    def delay(self, failed_attempts: int) -> float:
+        return min(self.max_delay, self.first_delay * 2 ** (failed_attempts - 1))
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    normal: RetryPolicy = RetryPolicy(attempts=4, first_delay=0.5, max_delay=5.0)
+    urgent: RetryPolicy = RetryPolicy(attempts=10, first_delay=0.5, max_delay=8.0)
+
+
+class ChatUnreachable(Exception):
+    """The chat blocked the bot or is gone; stop sending to it."""
+
+
+def plain_text(text: str) -> str:
+    """Telegram HTML as plain text (the fallback when Telegram cannot parse the HTML)."""
+    text = re.sub(r"<a\s+href=\"([^\"]*)\"[^>]*>(.*?)</a>", r"\2 (\1)", text, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+class Delivery:
+    """Sends replies with retries. One instance per application."""
+
+    def __init__(self, policy: DeliveryPolicy | None = None) -> None:
+        self.policy = policy or DeliveryPolicy()
+
+    async def send_reply(
+        self,
+        bot: Bot,
+        chat_id: int,
+        reply: Reply,
+        *,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> bool:
+        """Send every message of ``reply`` in order; return False if the chat is unreachable.
+
+        The keyboard is built from ``reply.buttons`` only after the first message is out
+        (``reply_markup`` overrides it).
+        """
+        urgent = reply.route in URGENT_ROUTES
+        last = len(reply.messages) - 1
+        try:
+            for index, text in enumerate(reply.messages):
+                markup = None
+                if index == last:
+                    markup = reply_markup or inline_keyboard(reply.buttons)
+                await self.send_text(bot, chat_id, text, markup=markup, urgent=urgent)
+        except ChatUnreachable:
+            return False
+        return True
+
+    async def send_text(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
+    ) -> Message | None:
+        """Send one HTML message, retrying as the policy says. None if it could not be sent."""
+        policy = self.policy.urgent if urgent else self.policy.normal
+        parse_mode: str | None = ParseMode.HTML
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return await bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=parse_mode,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except Forbidden as exc:
+                _log.info("Chat unreachable (%s); reply dropped", type(exc).__name__)
+                raise ChatUnreachable from exc
+            except ChatMigrated as exc:
+                chat_id = exc.new_chat_id
+                continue
+            except BadRequest as exc:
+                if parse_mode is not None and "parse entities" in exc.message.lower():
+                    _log.error("Telegram refused the HTML of a message; sending it as plain text")
+                    parse_mode, text = None, plain_text(text)
+                    continue
+                _log.error("Telegram refused a message: %s", exc.message)
+                return None
+            except RetryAfter as exc:
+                wait = _retry_after_seconds(exc)
+                _log.warning("Still rate limited; waiting %.1f s (attempt %d)", wait, attempt)
+                await asyncio.sleep(wait)
+            except NetworkError as exc:  # includes TimedOut, 5xx, dropped connections
+                if attempt == policy.attempts:
+                    break
+                delay = policy.delay(attempt)
+                _log.warning(
+                    "Send failed (%s); retry %d of %d in %.1f s",
+                    type(exc).__name__,
+                    attempt,
+                    policy.attempts - 1,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        _log.error(
+            "Gave up sending %s message after %d attempts",
+            "an urgent" if urgent else "a",
+            policy.attempts,
+        )
+        return None
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # PTB 22 keeps the timedelta privately; the public attribute is changing type (deprecation).
+    value = getattr(exc, "_retry_after", None)
+    seconds = value.total_seconds() if value is not None else float(exc.retry_after)
+    return seconds + 0.1
