@@ -37,7 +37,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_id(update)
-        if chat_id is None or self._is_urgent(update):
+        if chat_id is None or self._urgent(update):
             await super().process_update(update, coroutine)
             return
         queue = self._queues.setdefault(chat_id, _ChatQueue())
@@ -49,6 +49,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             queue.users -= 1
             if queue.users == 0:
                 del self._queues[chat_id]
+
+    def _urgent(self, update: object) -> bool:
+        try:
+            return self._is_urgent(update)
+        except Exception:  # the handler meets the same problem and reports it
+            return False
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine

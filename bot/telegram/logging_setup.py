@@ -127,11 +127,10 @@ def install_log_protection() -> None:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Process-wide logging for ``recovery-bot run``: one stderr handler, protections on."""
+    """Logging for ``recovery-bot run``: protections on, and a stderr handler unless the
+    process already configured one (``logging.basicConfig`` semantics)."""
     install_log_protection()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

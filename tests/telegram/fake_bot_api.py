@@ -360,6 +360,12 @@ class FakeBotApi:
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
 
+    def take_update(self, update_id: int) -> dict[str, Any]:
+        """Remove a queued update (to deliver it some other way, e.g. to a webhook)."""
+        update = next(u for u in self._updates if u["update_id"] == update_id)
+        self._updates.remove(update)
+        return update
+
     def text(
         self,
         chat_id: int,
