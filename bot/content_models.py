@@ -63,7 +63,7 @@ class ResponsesFile(Strict):
     responses: dict[IntentId, ResponseDef]
     messages: dict[IntentId, MessageDef]
     labels: dict[IntentId, NonEmpty] = {}
-    formats: dict[IntentId, NonEmpty] = {}
+    formats: dict[IntentId, Annotated[str, StringConstraints(min_length=1)]] = {}
 
 
 # --- crisis_lines.yaml ----------------------------------------------------

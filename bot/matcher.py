@@ -1,9 +1,10 @@
 """Fuzzy intent matching over the normalised example phrases.
 
 Three signals, each 0-100, are blended per intent:
-- ``fuzzy``: the best rapidfuzz score against one of the intent's examples
-  (token_sort_ratio and token_set_ratio averaged, so word order and extra words
-  matter less, while one-word messages are not given 100 for any superset);
+- ``example``: the best match against one of the intent's examples, half character
+  level (rapidfuzz ``token_sort_ratio``: typos and word order) and half word level
+  (IDF-weighted Dice overlap: shared meaningful words count, extra words cost, and a
+  one-word example does not score 100 against every message that contains its word);
 - ``overlap``: how much of the message's meaningful words the intent's vocabulary
   covers, weighted by how specific each word is (IDF over intents);
 - ``keyword``: whether the message names one of the intent's keywords.
@@ -20,8 +21,9 @@ from rapidfuzz import fuzz, process
 
 from bot.normalize import Normalised, Normaliser
 
-W_FUZZY, W_OVERLAP, W_KEYWORD = 0.45, 0.35, 0.20
+W_EXAMPLE, W_OVERLAP, W_KEYWORD = 0.50, 0.30, 0.20
 MAX_QUERY_TOKENS = 60
+SORT_CUTOFF = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +49,22 @@ class Matcher:
     def __init__(self, normalise: Normaliser, examples: Mapping[str, Sequence[str]],
                  keywords: Mapping[str, Sequence[str]], stopwords: Iterable[str],
                  out_of_scope: Iterable[str], domain: Iterable[str]):
-        self.normalise = normalise
         self.stopwords = frozenset(t for w in stopwords for t in normalise(w).tokens)
         self.intents = tuple(sorted(examples))
         self.out_of_scope = tuple(p for p in (normalise(w).tokens for w in out_of_scope) if p)
         self.domain = frozenset(t for w in domain for t in normalise(w).words)
 
         texts: list[str] = []
+        token_sets: list[frozenset[str]] = []
         owners: list[int] = []
         vocab: dict[str, set[str]] = defaultdict(set)
         for n, intent in enumerate(self.intents):
             for example in examples[intent]:
                 tokens = self._content(normalise(example).tokens)
                 texts.append(" ".join(tokens))
+                token_sets.append(frozenset(tokens))
                 owners.append(n)
                 vocab[intent].update(tokens)
-        self._texts = texts
-        self._owners = owners
-
         keyword_tokens: list[tuple[tuple[str, ...], int]] = []
         for n, intent in enumerate(self.intents):
             for kw in keywords.get(intent, ()):
@@ -72,6 +72,7 @@ class Matcher:
                 if tokens:
                     keyword_tokens.append((tokens, n))
                     vocab[intent].update(self._content(tokens))
+
         df: dict[str, int] = defaultdict(int)
         for words in vocab.values():
             for word in words:
@@ -80,12 +81,26 @@ class Matcher:
         self._idf = {w: math.log(1 + total / c) for w, c in df.items()}
         self._unknown_idf = math.log(1 + total)
         self._vocab = {intent: frozenset(words) for intent, words in vocab.items()}
+
+        self._texts = texts
+        self._owners = owners
+        self._weights = [sum(self._idf[t] for t in ts) for ts in token_sets]
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for i, ts in enumerate(token_sets):
+            for t in ts:
+                self._postings[t].append(i)
+
         # A keyword shared by several topics' keyword lists says less about each.
         owners_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
         for kw, owner in keyword_tokens:
             owners_of[kw].add(owner)
-        self._keywords = [(kw, owner, 100.0 / len(owners_of[kw]))
+        # So does a keyword made only of words that many topics' examples use ("heroin").
+        self._keywords = [(kw, owner, 100.0 / len(owners_of[kw]) * self._specificity(kw))
                           for kw, owner in keyword_tokens]
+
+    def _specificity(self, phrase: Sequence[str]) -> float:
+        best = max(self._idf.get(t, self._unknown_idf) for t in phrase)
+        return min(1.0, 2.0 * best / self._unknown_idf)
 
     def _content(self, tokens: Sequence[str]) -> list[str]:
         kept = [t for t in tokens if t not in self.stopwords]
@@ -95,29 +110,31 @@ class Matcher:
         tokens = self._content(message.tokens)[:MAX_QUERY_TOKENS]
         if not tokens:
             return Match((), in_scope=False)
-        query = " ".join(tokens)
         n = len(self.intents)
-
-        sort_scores = [0.0] * len(self._texts)
-        for _, score, i in process.extract(query, self._texts, scorer=fuzz.token_sort_ratio,
-                                           limit=None, score_cutoff=20):
-            sort_scores[i] = score
-        fuzzy = [0.0] * n
-        for _, score, i in process.extract(query, self._texts, scorer=fuzz.token_set_ratio,
-                                           limit=None, score_cutoff=20):
-            owner = self._owners[i]
-            blended = (score + sort_scores[i]) / 2.0
-            if blended > fuzzy[owner]:
-                fuzzy[owner] = blended
-
         unique = list(dict.fromkeys(tokens))
-        weights = [self._idf.get(t, self._unknown_idf) for t in unique]
-        total_weight = sum(weights) or 1.0
+        weights = {t: self._idf.get(t, self._unknown_idf) for t in unique}
+        query_weight = sum(weights.values())
+
+        shared: dict[int, float] = defaultdict(float)
+        for t in unique:
+            for i in self._postings.get(t, ()):
+                shared[i] += weights[t]
+        char_level: dict[int, float] = {
+            i: score for _, score, i in process.extract(
+                " ".join(tokens), self._texts, scorer=fuzz.token_sort_ratio, limit=None,
+                score_cutoff=SORT_CUTOFF)}
+        example = [0.0] * n
+        for i in shared.keys() | char_level.keys():
+            dice = 200.0 * shared.get(i, 0.0) / (query_weight + self._weights[i])
+            score = (dice + char_level.get(i, 0.0)) / 2.0
+            owner = self._owners[i]
+            if score > example[owner]:
+                example[owner] = score
+
         overlap = [0.0] * n
         for i, intent in enumerate(self.intents):
             vocab = self._vocab.get(intent, frozenset())
-            overlap[i] = 100.0 * sum(w for t, w in zip(unique, weights, strict=True)
-                                     if t in vocab) / total_weight
+            overlap[i] = 100.0 * sum(w for t, w in weights.items() if t in vocab) / query_weight
 
         keyword = [0.0] * n
         present = set(message.tokens)
@@ -125,8 +142,8 @@ class Matcher:
             if weight > keyword[owner] and kw[0] in present and _contains(message.tokens, kw):
                 keyword[owner] = weight
 
-        total = [W_FUZZY * f + W_OVERLAP * o + W_KEYWORD * k
-                 for f, o, k in zip(fuzzy, overlap, keyword, strict=True)]
+        total = [W_EXAMPLE * e + W_OVERLAP * o + W_KEYWORD * k
+                 for e, o, k in zip(example, overlap, keyword, strict=True)]
         order = sorted(range(n), key=lambda i: -total[i])[:limit]
         scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
         other_subject = any(p[0] in present and _contains(message.tokens, p)

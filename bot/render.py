@@ -72,7 +72,7 @@ class Renderer:
             values["emergency_all"] = values["emergency"]
         elif emergency:
             values["emergency"] = html.escape(emergency[0].number or "", quote=False)
-            values["emergency_all"] = join.join(
+            values["emergency_all"] = self.formats.get("join_or", join).join(
                 html.escape(e.number or "", quote=False) for e in emergency)
 
         def first_and_all(cat: str, one: str, many: str) -> None:
