@@ -7,12 +7,12 @@ nothing (typing indicator, callback answer, keyboard edit, storage) comes before
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,13 +22,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot.reply import Reply
 from bot.telegram.delivery import URGENT_ROUTES
 from bot.telegram.filters import ADDRESSED_TO_BOT, without_bot_mention
 from bot.telegram.persistence import set_country
-from bot.telegram.shell import shell_of
+from bot.telegram.shell import Shell, shell_of
 
 _log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
+HandlerCallback = Callable[[Update, Context], Awaitable[None]]
 
 NEW_MESSAGE = filters.UpdateType.MESSAGE
 VOICE = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
@@ -62,19 +64,22 @@ async def start(update: Update, context: Context) -> None:
     await shell.send(context, chat_id, shell.core.message("welcome", country), follow_up)
 
 
-async def sos(update: Update, context: Context) -> None:
-    """/sos and /emergency: overdose instructions with the emergency number, at once."""
-    shell = shell_of(context)
-    await shell.send(
-        context, update.effective_chat.id, shell.core.topic("overdose", shell.country(context))
-    )
+def replying_with(build: Callable[[Shell, str | None], Reply]) -> HandlerCallback:
+    """A command handler that sends ``build(shell, country)`` at once, nothing else."""
+
+    async def reply_command(update: Update, context: Context) -> None:
+        shell = shell_of(context)
+        await shell.send(context, update.effective_chat.id, build(shell, shell.country(context)))
+
+    return reply_command
 
 
-async def crisis(update: Update, context: Context) -> None:
-    shell = shell_of(context)
-    await shell.send(
-        context, update.effective_chat.id, shell.core.topic("suicide", shell.country(context))
-    )
+sos = replying_with(lambda shell, country: shell.core.topic("overdose", country))
+crisis = replying_with(lambda shell, country: shell.core.topic("suicide", country))
+topics_command = replying_with(Shell.topics)
+help_command = replying_with(lambda shell, country: shell.core.message("help", country))
+privacy_command = replying_with(lambda shell, country: shell.core.message("privacy", country))
+forget_command = replying_with(Shell.forget_confirm)
 
 
 async def country_command(update: Update, context: Context) -> None:
@@ -83,32 +88,6 @@ async def country_command(update: Update, context: Context) -> None:
     if update.effective_user is not None:
         shell.awaiting_country.add(update.effective_user.id)
     await shell.send(context, update.effective_chat.id, shell.ask_country(shell.country(context)))
-
-
-async def topics_command(update: Update, context: Context) -> None:
-    shell = shell_of(context)
-    await shell.send(context, update.effective_chat.id, shell.topics(shell.country(context)))
-
-
-async def help_command(update: Update, context: Context) -> None:
-    shell = shell_of(context)
-    await shell.send(
-        context, update.effective_chat.id, shell.core.message("help", shell.country(context))
-    )
-
-
-async def privacy_command(update: Update, context: Context) -> None:
-    shell = shell_of(context)
-    await shell.send(
-        context, update.effective_chat.id, shell.core.message("privacy", shell.country(context))
-    )
-
-
-async def forget_command(update: Update, context: Context) -> None:
-    shell = shell_of(context)
-    await shell.send(
-        context, update.effective_chat.id, shell.forget_confirm(shell.country(context))
-    )
 
 
 # -- free text --------------------------------------------------------------------------------
@@ -147,8 +126,8 @@ async def choose_country(update: Update, context: Context, code: str | None) -> 
     shell, chat_id, user = shell_of(context), update.effective_chat.id, update.effective_user
     if user is not None:
         shell.awaiting_country.discard(user.id)
-    set_country(context.user_data, code)
-    if user is not None:  # saved before it is confirmed
+    if user is not None and context.user_data is not None:  # saved before it is confirmed
+        set_country(context.user_data, code)
         context.application.mark_data_for_update_persistence(user_ids=user.id)
         await context.application.update_persistence()
     confirm = shell.core.message("country_set" if code else "country_other", code)
@@ -204,9 +183,11 @@ async def forget(update: Update, context: Context, *, erase: bool) -> None:
 
 
 async def _answer(query) -> bool:  # type: ignore[no-untyped-def]
-    """Answer a callback query; a query too old to answer is not an error."""
-    with contextlib.suppress(BadRequest):
+    """Answer a callback query (best effort: a query too old to answer is not an error)."""
+    try:
         await query.answer()
+    except TelegramError as exc:
+        _log.debug("Could not answer a button press (%s)", type(exc).__name__)
     return True
 
 

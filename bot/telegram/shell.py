@@ -88,7 +88,11 @@ class Shell:
         message = update.effective_message
         text = (message.text or message.caption or "") if message is not None else ""
         if text.startswith("/"):
-            command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if text[1:] else ""
+            words = text[1:].split()
+            command = words[0].split("@", 1)[0].lower() if words else ""
+            if command == "start" and len(words) > 1:  # deep link to a topic
+                reply = self.maybe_topic(words[1], None)
+                return reply is not None and reply.route in URGENT_ROUTES
             return command in URGENT_COMMANDS
         return bool(text.strip()) and self.core.handle(text, None).route in URGENT_ROUTES
 

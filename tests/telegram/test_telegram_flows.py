@@ -7,6 +7,7 @@ import pickle
 import pytest
 from conftest import send_and_wait, texts
 
+from bot.telegram.commands import MENU
 from bot.telegram.persistence import STATE_FILE
 
 CHAT = 1001
@@ -49,8 +50,9 @@ async def test_start_asks_country_then_shows_topics(api, core, bot):
 async def test_every_send_is_html_and_the_menu_is_registered(api, core, bot):
     await send_and_wait(api, CHAT, lambda: api.command(CHAT, "/help"), 1)
     assert all(c.params.get("parse_mode") == "HTML" for c in api.calls_of("sendMessage"))
-    commands = {c["command"] for c in api.commands}
-    assert {"sos", "crisis"} <= commands
+    commands = {c["command"]: c["description"] for c in api.commands}
+    assert set(commands) == set(MENU)
+    assert all(commands.values())
     assert api.calls_of("setMyCommands")[0].seq < api.calls_of("getUpdates")[0].seq
 
 
