@@ -31,6 +31,7 @@ _CONFUSABLES = str.maketrans({
 })
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s", "!": "i", "|": "l"})
+_ASCII_CONTROLS = {c: " " for c in (*range(32), 127)}
 _APOSTROPHES = re.compile(r"[’‘`´ʼʹ′]")
 _OD_FORMS = re.compile(r"\bo\.?d\.?'?(d|ed|ing|in|s|es)?(?![a-z])")
 _OD_SUFFIX = {None: "od", "": "od", "d": "odd_", "ed": "odd_", "ing": "oding", "in": "oding",
@@ -46,7 +47,10 @@ _DOUBLES = re.compile(r"([a-z])\1+")
 
 def clean_unicode(text: str) -> str:
     """NFKC, casefold, drop invisible/control characters, fold look-alikes and accents."""
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+    text = text[:MAX_CHARS]
+    if text.isascii():  # the common case: no Unicode work needed
+        return text.translate(_ASCII_CONTROLS).casefold()
+    text = unicodedata.normalize("NFKC", text)
     out = []
     for ch in text:
         cat = unicodedata.category(ch)

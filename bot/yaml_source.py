@@ -2,8 +2,8 @@
 
 Content files are edited by people who do not write Python, so every problem is
 reported as ``file:line: message``. Aliases are refused (no "billion laughs"),
-files over a size limit are refused before parsing, and only ``yaml.SafeLoader``
-constructors are used.
+files over a size limit are refused before parsing, and only the safe loader's
+constructors are used (libyaml's ``CSafeLoader`` when installed, else ``SafeLoader``).
 """
 
 from __future__ import annotations
@@ -48,36 +48,40 @@ class SourceFile:
         return f"{self.path}:{self.line_of(loc)}"
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors/aliases: content never needs them."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                None, None, "aliases (*name) are not allowed in content files", event.start_mark
-            )
-        return super().compose_node(parent, index)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
-def _walk(node: yaml.Node, loader: _NoAliasLoader, loc: Loc, lines: dict[Loc, int]) -> Any:
+def _walk(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, int],
+          seen: set[int]) -> Any:
+    """Build Python values from the node tree, recording lines. A node reached twice is an
+    alias (``*name``): refused, so a "billion laughs" file cannot expand."""
+    if id(node) in seen:
+        raise yaml.MarkedYAMLError(
+            None, None, "aliases (*name) are not allowed in content files", node.start_mark
+        )
+    seen.add(id(node))
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, list | dict):
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise yaml.MarkedYAMLError(
                     None, None, "a key must be a plain value", key_node.start_mark
                 )
+            if id(value_node) in seen:
+                raise yaml.MarkedYAMLError(
+                    None, None, "aliases (*name) are not allowed in content files",
+                    key_node.start_mark,
+                )
+            key = loader.construct_object(key_node, deep=True)
             if key in out:
                 raise yaml.MarkedYAMLError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
-            out[key] = _walk(value_node, loader, (*loc, key), lines)
+            out[key] = _walk(value_node, loader, (*loc, key), lines, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, loader, (*loc, i), lines) for i, item in enumerate(node.value)]
+        return [_walk(item, loader, (*loc, i), lines, seen) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -95,11 +99,11 @@ def load_yaml(path: Path) -> SourceFile:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError([f"{path}:1: not UTF-8 text ({exc.reason})"]) from None
-    loader = _NoAliasLoader(text)
+    loader = _BaseLoader(text)
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
-        data = None if node is None else _walk(node, loader, (), lines)
+        data = None if node is None else _walk(node, loader, (), lines, set())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
