@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -138,34 +138,31 @@ async def choose_country(update: Update, context: Context, code: str | None) -> 
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """``intent:<id>``, ``country:<CC|other>``, ``forget:yes|no``. Every query is answered;
-    an urgent topic is sent before the answer."""
-    shell, query = shell_of(context), update.callback_query
+    """``intent:<id>``, ``country:<CC|other>``, ``forget:yes|no``. Every query is answered
+    (best effort, never raises); an urgent topic is sent before the answer."""
+    shell, query, chat = shell_of(context), update.callback_query, update.effective_chat
     action, _, arg = (query.data or "").partition(":")
-    answered = False
-    try:
-        if action == "intent":
-            reply = shell.maybe_topic(arg, shell.country(context))
-            if reply is not None and reply.route in URGENT_ROUTES:
-                await shell.send(context, update.effective_chat.id, reply)
-                return
-            answered = await _answer(query)
-            if reply is not None:
-                await shell.send(context, update.effective_chat.id, reply)
-        elif action == "country":
-            answered = await _answer(query)
-            await _remove_keyboard(query)
-            if arg == "other" or arg in shell.core.countries:
-                await choose_country(update, context, None if arg == "other" else arg)
-            else:
-                await shell.send(context, update.effective_chat.id, shell.ask_country(None))
-        elif action == "forget":
-            answered = await _answer(query)
-            await _remove_keyboard(query)
-            await forget(update, context, erase=arg == "yes")
-    finally:
-        if not answered:
+    reply = shell.maybe_topic(arg, shell.country(context)) if action == "intent" else None
+    if chat is not None and reply is not None and reply.route in URGENT_ROUTES:
+        try:
+            await shell.send(context, chat.id, reply)
+        finally:
             await _answer(query)
+        return
+    await _answer(query)
+    if chat is None:  # not a press on one of our chat messages
+        return
+    if reply is not None:
+        await shell.send(context, chat.id, reply)
+    elif action == "country":
+        await _remove_keyboard(query)
+        if arg == "other" or arg in shell.core.countries:
+            await choose_country(update, context, None if arg == "other" else arg)
+        else:  # a country no longer offered
+            await shell.send(context, chat.id, shell.ask_country(None))
+    elif action == "forget":
+        await _remove_keyboard(query)
+        await forget(update, context, erase=arg == "yes")
 
 
 async def forget(update: Update, context: Context, *, erase: bool) -> None:
@@ -182,16 +179,15 @@ async def forget(update: Update, context: Context, *, erase: bool) -> None:
     await shell.send(context, chat_id, shell.core.message("forget_done", None))
 
 
-async def _answer(query) -> bool:  # type: ignore[no-untyped-def]
+async def _answer(query: CallbackQuery) -> None:
     """Answer a callback query (best effort: a query too old to answer is not an error)."""
     try:
         await query.answer()
     except TelegramError as exc:
         _log.debug("Could not answer a button press (%s)", type(exc).__name__)
-    return True
 
 
-async def _remove_keyboard(query) -> None:  # type: ignore[no-untyped-def]
+async def _remove_keyboard(query: CallbackQuery) -> None:
     """Take the buttons off the message that was answered (best effort)."""
     if query.message is None or not getattr(query.message, "reply_markup", None):
         return

@@ -7,6 +7,8 @@ nothing to keep, so the file never lists everyone who ever wrote to the bot.
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,27 @@ class CountryOnlyPersistence(PicklePersistence):
             await super().update_user_data(user_id, kept)
         elif self.user_data is not None and user_id in self.user_data:
             await self.drop_user_data(user_id)
+
+    def _dump_singlefile(self) -> None:
+        """Write atomically (temporary file, fsync, rename), readable by this user only, so a
+        crash mid-write can never leave a file that stops the bot from starting.
+
+        Overrides PTB's private writer (PTB pinned < 23); if PTB stops calling it, PTB's own
+        plain write is used instead. Only strings are stored, so plain pickle suffices."""
+        data = {
+            "conversations": self.conversations,
+            "user_data": self.user_data,
+            "chat_data": self.chat_data,
+            "bot_data": self.bot_data,
+            "callback_data": self.callback_data,
+        }
+        temporary = self.filepath.with_name(self.filepath.name + ".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self.filepath)
 
 
 def build_persistence(state_dir: Path) -> CountryOnlyPersistence:

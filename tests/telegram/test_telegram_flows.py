@@ -218,6 +218,8 @@ async def test_only_the_country_is_stored(api, core, runner):
         )
         assert stored_users(runner.state_dir) == {CHAT: {"country": "GB"}}
     assert stored_users(runner.state_dir) == {CHAT: {"country": "GB"}}
+    assert (runner.state_dir / STATE_FILE).stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in runner.state_dir.iterdir()] == [STATE_FILE]
 
 
 async def test_forget_erases_the_user_after_confirmation(api, core, runner):
@@ -330,3 +332,16 @@ async def test_groups_only_get_answers_when_addressed(api, core, bot):
 async def test_unknown_command_in_private_gets_help(api, core, bot):
     [reply] = await send_and_wait(api, CHAT, lambda: api.command(CHAT, "/whatever"), 1)
     assert reply.text == core.message("help", None).messages[0]
+
+
+async def test_overdose_button_sends_the_emergency_before_answering_the_press(api, core, bot):
+    await choose_country(api, "GB")
+    expected = core.topic("overdose", "GB")
+    mark = len(api.calls)
+    sent = await send_and_wait(
+        api, CHAT, lambda: api.press(CHAT, "intent:overdose"), len(expected.messages)
+    )
+    assert texts(sent) == list(expected.messages)
+    work = [c for c in api.calls[mark:] if c.method != "getUpdates"]
+    assert work[0].method == "sendMessage" and "999" in work[0].text
+    await api.wait_for(lambda a: len(a.calls_of("answerCallbackQuery")) == 2)
