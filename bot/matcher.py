@@ -24,6 +24,8 @@ from bot.normalize import Normalised, Normaliser
 W_EXAMPLE, W_OVERLAP, W_KEYWORD = 0.50, 0.30, 0.20
 MAX_QUERY_TOKENS = 60
 SORT_CUTOFF = 30
+CHAR_CANDIDATES = 40  # closest examples by characters considered per message
+SHARED_CANDIDATES = 80  # examples sharing the most meaningful words considered per message
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,12 @@ class Matcher:
         total = len(self.intents)
         self._idf = {w: math.log(1 + total / c) for w, c in df.items()}
         self._unknown_idf = math.log(1 + total)
-        self._vocab = {intent: frozenset(words) for intent, words in vocab.items()}
+        self._intents_with: dict[str, list[int]] = defaultdict(list)
+        for i, intent in enumerate(self.intents):
+            for word in vocab.get(intent, ()):
+                self._intents_with[word].append(i)
 
-        self._texts = texts
+        self._texts = [" ".join(sorted(t.split())) for t in texts]  # for token_sort_ratio
         self._owners = owners
         self._weights = [sum(self._idf[t] for t in ts) for ts in token_sets]
         self._postings: dict[str, list[int]] = defaultdict(list)
@@ -95,8 +100,10 @@ class Matcher:
         for kw, owner in keyword_tokens:
             owners_of[kw].add(owner)
         # So does a keyword made only of words that many topics' examples use ("heroin").
-        self._keywords = [(kw, owner, 100.0 / len(owners_of[kw]) * self._specificity(kw))
-                          for kw, owner in keyword_tokens]
+        self._keywords: dict[str, list[tuple[tuple[str, ...], int, float]]] = defaultdict(list)
+        for kw, owner in keyword_tokens:
+            weight = 100.0 / len(owners_of[kw]) * self._specificity(kw)
+            self._keywords[kw[0]].append((kw, owner, weight))
 
     def _specificity(self, phrase: Sequence[str]) -> float:
         best = max(self._idf.get(t, self._unknown_idf) for t in phrase)
@@ -119,28 +126,35 @@ class Matcher:
         for t in unique:
             for i in self._postings.get(t, ()):
                 shared[i] += weights[t]
-        char_level: dict[int, float] = {
-            i: score for _, score, i in process.extract(
-                " ".join(tokens), self._texts, scorer=fuzz.token_sort_ratio, limit=None,
-                score_cutoff=SORT_CUTOFF)}
+        sorted_query = " ".join(sorted(tokens))
+        # Character level: the closest examples overall (typos, word order) ...
+        char_level = {i: score for _, score, i in process.extract(
+            sorted_query, self._texts, scorer=fuzz.ratio, limit=CHAR_CANDIDATES,
+            score_cutoff=SORT_CUTOFF)}
+        # ... and the examples sharing the most meaningful words.
+        dice = {i: 200.0 * w / (query_weight + self._weights[i]) for i, w in shared.items()}
+        best_shared = sorted(dice, key=dice.__getitem__, reverse=True)[:SHARED_CANDIDATES]
         example = [0.0] * n
-        for i in shared.keys() | char_level.keys():
-            dice = 200.0 * shared.get(i, 0.0) / (query_weight + self._weights[i])
-            score = (dice + char_level.get(i, 0.0)) / 2.0
+        for i in char_level.keys() | set(best_shared):
+            char = char_level.get(i)
+            if char is None:
+                char = fuzz.ratio(sorted_query, self._texts[i])
+            score = (dice.get(i, 0.0) + char) / 2.0
             owner = self._owners[i]
             if score > example[owner]:
                 example[owner] = score
 
         overlap = [0.0] * n
-        for i, intent in enumerate(self.intents):
-            vocab = self._vocab.get(intent, frozenset())
-            overlap[i] = 100.0 * sum(w for t, w in weights.items() if t in vocab) / query_weight
+        for t, w in weights.items():
+            for i in self._intents_with.get(t, ()):
+                overlap[i] += 100.0 * w / query_weight
 
         keyword = [0.0] * n
         present = set(message.tokens)
-        for kw, owner, weight in self._keywords:
-            if weight > keyword[owner] and kw[0] in present and _contains(message.tokens, kw):
-                keyword[owner] = weight
+        for first in present:
+            for kw, owner, weight in self._keywords.get(first, ()):
+                if weight > keyword[owner] and _contains(message.tokens, kw):
+                    keyword[owner] = weight
 
         total = [W_EXAMPLE * e + W_OVERLAP * o + W_KEYWORD * k
                  for e, o, k in zip(example, overlap, keyword, strict=True)]

@@ -77,6 +77,11 @@ class _Rule:
     unless_next: tuple[Phrase, ...]
     unless_prev: tuple[Phrase, ...]
     mention: bool
+    starts: tuple[frozenset[str], ...]  # per group: the first words of its phrases
+
+    def may_fire(self, present: set[str]) -> bool:
+        """Cheap test: every group has a phrase whose first word is in the message."""
+        return all(not first.isdisjoint(present) for first in self.starts)
 
 
 class SafetyCheck:
@@ -88,8 +93,10 @@ class SafetyCheck:
             return tuple(p for p in out if p)
 
         def rule(r: SafetyRule) -> _Rule:
-            return _Rule(r.id, tuple(phrases(g) for g in r.all), phrases(r.unless),
-                         phrases(r.unless_next), phrases(r.unless_prev), r.level == "mention")
+            groups = tuple(phrases(g) for g in r.all)
+            return _Rule(r.id, groups, phrases(r.unless), phrases(r.unless_next),
+                         phrases(r.unless_prev), r.level == "mention",
+                         tuple(frozenset(p[0] for p in g) for g in groups))
 
         self.overdose = tuple(rule(r) for r in spec.overdose)
         self.crisis = tuple(rule(r) for r in spec.crisis)
@@ -124,8 +131,11 @@ class SafetyCheck:
 
     def check(self, message: Normalised) -> SafetyResult:
         idx = _Index(message.tokens)
-        od = [r for r in self.overdose if self._fires(r, idx, overdose=True)]
-        crisis = [r.id for r in self.crisis if self._fires(r, idx, overdose=False)]
+        present = set(idx.positions)
+        od = [r for r in self.overdose
+              if r.may_fire(present) and self._fires(r, idx, overdose=True)]
+        crisis = [r.id for r in self.crisis
+                  if r.may_fire(present) and self._fires(r, idx, overdose=False)]
         if od and all(r.mention for r in od) and not crisis:
             for intent, when_any, with_any in self.exemptions:
                 if any(idx.find(p) for p in when_any) and (
