@@ -38,7 +38,8 @@ _OD_SUFFIX = {None: "od", "": "od", "d": "odd_", "ed": "odd_", "ing": "oding", "
               "s": "ods", "es": "ods"}
 _WORDISH = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*"
                       r"|[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
-_NUMBER_WORD = re.compile(r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$")
+_NUMBER_WORD = re.compile(r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$"
+                          r"|^[a-z]\d{2,}s?$")  # "10mg", "2nd", pill imprints like "m30"
 _NON_WORD = re.compile(r"[^a-z0-9/_]+")
 _SPACED = re.compile(r"(?<![a-z0-9])[a-z](?:\s+[a-z](?![a-z0-9])){2,}")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
@@ -120,11 +121,12 @@ class Normaliser:
             top.update(key)
             top.update(value)
         top_long = sorted(w for w in top if len(w) >= 5 and w.isalpha())
-        others = set(examples) - top
+        self._english = frozenset(english)
+        others = set(examples) - top - self._english
         near_misses = {w for w in others if len(w) >= 5 and w.isalpha() and process.extractOne(
             w, top_long, scorer=OSA.distance, score_cutoff=1) is not None}
-        self.vocabulary = frozenset(top | (others - near_misses))
-        self._english = frozenset(english) - near_misses
+        self.vocabulary = frozenset(top | self._english.intersection(examples)
+                                    | (others - near_misses))
         self._squeezed: dict[str, str] = {}
         for word in sorted(self.vocabulary):
             self._squeezed.setdefault(squeeze(word), word)
