@@ -199,8 +199,10 @@ class Core:
     def label(self, key: str) -> str:
         return self.content.responses.labels[key]
 
-    def resolve_country(self, text: str) -> str | None:
-        return self.resolver.resolve(text)
+    def resolve_country(self, text: str, *, exact: bool = False) -> str | None:
+        """"uk", "britain", "🇬🇧", "i'm in the uk" -> "GB". With ``exact`` the whole text
+        must be a country name (used when the user was not asked for one)."""
+        return self.resolver.resolve(text, exact=exact)
 
     def country_buttons(self) -> tuple[Button, ...]:
         buttons = [Button(name[4:] if name.startswith("the ") else name, f"country:{code}")

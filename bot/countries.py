@@ -27,7 +27,9 @@ class CountryResolver:
                     self.phrases[tokens] = code
         self._by_length = sorted(self.phrases, key=len, reverse=True)
 
-    def resolve(self, text: str) -> str | None:
+    def resolve(self, text: str, *, exact: bool = False) -> str | None:
+        """The country ``text`` names. With ``exact``, only when the whole text is a
+        country name ("uk", "the UK", "🇬🇧"), never a question that mentions one."""
         raw = clean_unicode(text).strip()
         if raw in self.raw:
             return self.raw[raw]
@@ -36,7 +38,7 @@ class CountryResolver:
             tokens = tokens[1:]
         if tokens in self.phrases:
             return self.phrases[tokens]
-        if not tokens or len(tokens) > MAX_TOKENS_FOR_SEARCH:
+        if exact or not tokens or len(tokens) > MAX_TOKENS_FOR_SEARCH:
             return None
         for phrase in self._by_length:
             if len(phrase) == 1 and len(phrase[0]) <= 2:
