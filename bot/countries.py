@@ -41,11 +41,14 @@ class CountryResolver:
         if exact or not tokens or len(tokens) > MAX_TOKENS_FOR_SEARCH:
             return None
         for phrase in self._by_length:
-            if len(phrase) == 1 and len(phrase[0]) <= 2:
-                continue  # "us", "in", "de" inside a sentence are ordinary words
             size = len(phrase)
-            if any(tokens[i:i + size] == phrase for i in range(len(tokens) - size + 1)):
-                return self.phrases[phrase]
+            # "us", "in", "oz" inside a sentence are ordinary words unless "in"/"from" precede
+            short = size == 1 and len(phrase[0]) <= 2
+            for i in range(len(tokens) - size + 1):
+                if tokens[i:i + size] == phrase and (
+                    not short or (i > 0 and tokens[i - 1] in ("in", "from", "the"))
+                ):
+                    return self.phrases[phrase]
         for alias, code in self.raw.items():  # a flag emoji anywhere
             if not alias.isascii() and not alias.isalpha() and alias in raw:
                 return code
