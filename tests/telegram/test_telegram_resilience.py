@@ -178,3 +178,16 @@ async def test_stopping_waits_for_running_handlers(api, core, runner):
         asyncio.get_running_loop().call_later(0.2, release.set)
     # the runner has stopped: the reply that was in flight was completed first
     assert texts(api.sent_to(CHAT)) == list(expected.messages)
+
+
+async def test_even_with_httpx_forced_to_debug_the_token_never_reaches_the_logs(
+    api, core, bot, caplog
+):
+    for name in ("httpx", "httpcore"):  # the app set them to WARNING; force them open again
+        caplog.set_level(logging.DEBUG, logger=name)
+    api.fail_next("sendMessage", 500)
+    api.fail_next("sendMessage", "drop")
+    expected = core.handle(OVERDOSE_TEXT, None)
+    await send_and_wait(api, CHAT, lambda: api.text(CHAT, OVERDOSE_TEXT), len(expected.messages))
+    url_records = [r for r in caplog.records if r.name.startswith("httpx")]
+    assert url_records and all("/bot[REDACTED]/" in r.getMessage() for r in url_records)
