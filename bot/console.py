@@ -9,6 +9,8 @@ from bot.core import Core
 from bot.reply import Button, Reply
 from bot.telegram_html import html_to_text
 
+URGENT_ROUTES = ("overdose", "crisis")
+
 
 def render_reply(reply: Reply) -> str:
     """A reply as a person reads it in a terminal: text, then numbered choices."""
@@ -111,13 +113,17 @@ class ConsoleChat:
             name, _, arg = stripped[1:].partition(" ")
             self.command(name.split("@")[0].casefold(), arg.strip())
             return
+        # Safety first, as on Telegram: "my mate overdosed in england" is an emergency,
+        # not the answer to "which country?".
+        reply = self.core.handle(text, self.country)
         if self.awaiting_country:
-            code = self.core.resolve_country(text)
-            if code is not None or stripped.casefold() == "other":
-                self.set_country(code)
-                return
             self.awaiting_country = False
-        self.show(self.core.handle(text, self.country))
+            if reply.route not in URGENT_ROUTES:
+                code = self.core.resolve_country(text)
+                if code is not None or stripped.casefold() == "other":
+                    self.set_country(code)
+                    return
+        self.show(reply)
 
 
 def run_chat(core: Core, country: str | None, stdin: TextIO = sys.stdin,

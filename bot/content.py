@@ -18,7 +18,10 @@ from bot.content_models import (
     SafetyFile,
     SynonymsFile,
 )
+from bot.normalize import Normaliser, to_tokens
 from bot.phones import phone_problem
+from bot.render import PLACEHOLDER, PLACEHOLDERS
+from bot.telegram_html import html_problems
 from bot.yaml_source import ContentError, SourceFile, load_yaml
 
 REQUIRED_INTENTS = (
@@ -36,6 +39,7 @@ REQUIRED_MESSAGES = (
 )
 REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other")
 MAX_AGE = dt.timedelta(days=365)
+FUTURE_SLACK = dt.timedelta(days=1)  # time zones: "today" in the editor's zone may be tomorrow
 ENV_CONTENT = "RECOVERY_BOT_CONTENT"
 
 M = TypeVar("M", bound=BaseModel)
@@ -117,8 +121,11 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
 
     if responses is not None and r_src is not None:
         _check_responses(responses, r_src, intents, intent_locs, problems, today)
+        _check_texts(responses, r_src, problems)
     if crisis is not None and c_src is not None:
         _check_crisis_lines(crisis, c_src, problems, today)
+    if synonyms is not None:
+        _check_examples(intents, intent_locs, synonyms, problems)
     for rid in REQUIRED_INTENTS:
         if rid not in intents:
             problems.append(f"{root / 'intents'}:1: required intent {rid!r} has no intents file")
@@ -128,6 +135,62 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
     sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
     return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources)
+
+
+def _date_problem(src: SourceFile, loc: tuple[Any, ...], field: str, value: dt.date,
+                  today: dt.date, again: str) -> str | None:
+    if today - value > MAX_AGE:
+        return f"{src.where(loc)}: {field} {value} is over 12 months old: {again}"
+    if value - today > FUTURE_SLACK:
+        return f"{src.where(loc)}: {field} {value} is in the future: write the date it was done"
+    return None
+
+
+def _check_examples(intents: dict[str, IntentDef],
+                    intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]],
+                    synonyms: SynonymsFile, problems: list[str]) -> None:
+    """The same example phrase (after normalisation) must not appear under two intents.
+
+    Normalisation here is deterministic (case, accents, punctuation, spacing and the slang
+    of synonyms.yaml), without typo correction, so the result never depends on the vocabulary.
+    """
+    expand = Normaliser(synonyms.replace, ()).expand
+    seen: dict[str, tuple[str, str]] = {}
+    for iid, intent in intents.items():
+        source, iloc = intent_locs[iid]
+        for j, example in enumerate(intent.examples):
+            key = " ".join(expand(to_tokens(example)))
+            where = source.where((*iloc, "examples", j))
+            first = seen.get(key)
+            if first is None:
+                seen[key] = (iid, where)
+            elif first[0] != iid:
+                problems.append(f"{where}: example {example!r} of {iid!r} is also an example of "
+                                f"{first[0]!r} (at {first[1]}): keep it under one intent")
+
+
+def _check_texts(responses: ResponsesFile, src: SourceFile, problems: list[str]) -> None:
+    """HTML, length and placeholders of every text field, reported at the field's own line.
+    (Core checks the texts again once the placeholders are filled for every country.)"""
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    fields: list[tuple[tuple[Any, ...], str, str]] = []
+    for rid, resp in responses.responses.items():
+        fields.append((("responses", rid, "text"), rid, resp.text))
+        if resp.no_country_text:
+            fields.append((("responses", rid, "no_country_text"), rid, resp.no_country_text))
+        fields += [(("responses", rid, "more", k), rid, t) for k, t in enumerate(resp.more)]
+    for key, msg in responses.messages.items():
+        fields.append((("messages", key, "text"), key, msg.text))
+        if msg.no_country_text:
+            fields.append((("messages", key, "no_country_text"), key, msg.no_country_text))
+    for loc, name, text in fields:
+        where = src.where(loc)
+        for issue in html_problems(text):
+            problems.append(f"{where}: {name}: {issue}")
+        for placeholder in dict.fromkeys(PLACEHOLDER.findall(text)):
+            if placeholder not in PLACEHOLDERS:
+                problems.append(f"{where}: {name}: unknown placeholder {{{placeholder}}} "
+                                f"(known: {known})")
 
 
 def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[str, IntentDef],
@@ -143,17 +206,19 @@ def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[st
             if button not in known:
                 problems.append(f"{src.where(('responses', rid, 'buttons', j))}: button "
                                 f"{button!r} is not a response id")
-        if today - resp.reviewed > MAX_AGE:
-            problems.append(f"{src.where(('responses', rid, 'reviewed'))}: reviewed "
-                            f"{resp.reviewed} is over 12 months old: review it again")
+        problem = _date_problem(src, ("responses", rid, "reviewed"), "reviewed",
+                                resp.reviewed, today, "review it again")
+        if problem:
+            problems.append(problem)
     for key, msg in responses.messages.items():
         for j, button in enumerate(msg.buttons):
             if button not in known:
                 problems.append(f"{src.where(('messages', key, 'buttons', j))}: button "
                                 f"{button!r} is not a response id")
-        if today - msg.reviewed > MAX_AGE:
-            problems.append(f"{src.where(('messages', key, 'reviewed'))}: reviewed "
-                            f"{msg.reviewed} is over 12 months old: review it again")
+        problem = _date_problem(src, ("messages", key, "reviewed"), "reviewed", msg.reviewed,
+                                today, "review it again")
+        if problem:
+            problems.append(problem)
     for j, mid in enumerate(responses.menu):
         if mid not in known:
             problems.append(f"{src.where(('menu', j))}: menu item {mid!r} is not a response id")
@@ -179,6 +244,10 @@ def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list
         problems.append(f"{src.where(('countries',))}: an `international` entry is required")
     seen_alias: dict[str, str] = {}
     for code, country in crisis.countries.items():
+        if country.good_samaritan:
+            for issue in html_problems(country.good_samaritan):
+                problems.append(f"{src.where(('countries', code, 'good_samaritan'))}: "
+                                f"good_samaritan: {issue}")
         if code != "international" and (len(code) != 2 or not code.isupper()):
             problems.append(f"{src.where(('countries', code))}: {code!r} is not an ISO 3166 "
                             f"two-letter code")
@@ -202,6 +271,7 @@ def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list
                 problem = phone_problem(value, code, country.short_codes)
                 if problem:
                     problems.append(f"{src.where((*loc, field))}: {problem}")
-            if today - line.checked > MAX_AGE:
-                problems.append(f"{src.where((*loc, 'checked'))}: checked {line.checked} is "
-                                f"over 12 months old: check the number again")
+            problem = _date_problem(src, (*loc, "checked"), "checked", line.checked, today,
+                                    "check the number again")
+            if problem:
+                problems.append(problem)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from bot.content_models import CountryDef
@@ -9,6 +10,8 @@ from bot.normalize import clean_unicode, to_tokens
 
 INTERNATIONAL = "international"
 MAX_TOKENS_FOR_SEARCH = 8
+# Sentence punctuation; removed before tokenising so "England!" is not read as leetspeak.
+_PUNCTUATION = re.compile(r"[!?¡¿,;:()\[\]\"]+")
 
 
 class CountryResolver:
@@ -33,7 +36,7 @@ class CountryResolver:
         raw = clean_unicode(text).strip()
         if raw in self.raw:
             return self.raw[raw]
-        tokens = tuple(to_tokens(text))
+        tokens = tuple(to_tokens(_PUNCTUATION.sub(" ", text)))
         if tokens and tokens[0] == "the":
             tokens = tokens[1:]
         if tokens in self.phrases:
