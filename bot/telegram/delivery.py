@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from dataclasses import dataclass
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
@@ -26,6 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.reply import Reply
 from bot.telegram.keyboards import inline_keyboard
+from bot.telegram_html import html_to_text
 
 _log = logging.getLogger(__name__)
 
@@ -53,12 +52,6 @@ class DeliveryPolicy:
 
 class ChatUnreachable(Exception):
     """The chat blocked the bot or is gone; stop sending to it."""
-
-
-def plain_text(text: str) -> str:
-    """Telegram HTML as plain text (the fallback when Telegram cannot parse the HTML)."""
-    text = re.sub(r"<a\s+href=\"([^\"]*)\"[^>]*>(.*?)</a>", r"\2 (\1)", text, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 class Delivery:
@@ -122,7 +115,7 @@ class Delivery:
             except BadRequest as exc:
                 if parse_mode is not None and "parse entities" in exc.message.lower():
                     _log.error("Telegram refused the HTML of a message; sending it as plain text")
-                    parse_mode, text = None, plain_text(text)
+                    parse_mode, text = None, html_to_text(text)
                     continue
                 _log.error("Telegram refused a message: %s", exc.message)
                 return None
