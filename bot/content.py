@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,7 +38,10 @@ REQUIRED_MESSAGES = (
     "help", "privacy", "forget_confirm", "forget_done", "forget_cancelled", "voice", "media",
     "location", "edited", "empty", "too_long", "clarify", "fallback", "error",
 )
-REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other")
+COMMANDS = ("sos", "crisis", "start", "country", "topics", "help", "privacy", "forget",
+            "emergency")
+REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other",
+                   *(f"command_{name}" for name in COMMANDS))
 MAX_AGE = dt.timedelta(days=365)
 FUTURE_SLACK = dt.timedelta(days=1)  # time zones: "today" in the editor's zone may be tomorrow
 ENV_CONTENT = "RECOVERY_BOT_CONTENT"
@@ -99,9 +103,11 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     intent_files: dict[str, SourceFile] = {}
     intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]] = {}
     files = sorted((root / "intents").glob("*.yaml")) + sorted((root / "intents").glob("*.yml"))
+    broken: set[str] = set()  # ids in intents files that failed: no follow-on complaints
     for path in files:
         source, parsed = _load(path, IntentFile, problems)
         if source is None or parsed is None:
+            broken.update(_ids_named_in(path))
             continue
         for i, intent in enumerate(parsed.intents):
             loc = ("intents", i, "id")
@@ -120,14 +126,14 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
 
     if responses is not None and r_src is not None:
-        _check_responses(responses, r_src, intents, intent_locs, problems, today)
+        _check_responses(responses, r_src, intents, intent_locs, problems, today, broken)
         _check_texts(responses, r_src, problems)
     if crisis is not None and c_src is not None:
         _check_crisis_lines(crisis, c_src, problems, today)
     if synonyms is not None:
         _check_examples(intents, intent_locs, synonyms, problems)
     for rid in REQUIRED_INTENTS:
-        if rid not in intents:
+        if rid not in intents and rid not in broken:
             problems.append(f"{root / 'intents'}:1: required intent {rid!r} has no intents file")
 
     if problems:
@@ -135,6 +141,17 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
     sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
     return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources)
+
+
+_ID_LINE = re.compile(r"^[ \t-]*id:[ \t]*['\"]?([a-z][a-z0-9_]*)", re.M)
+
+
+def _ids_named_in(path: Path) -> set[str]:
+    """Best effort: the intent ids an intents file that failed to load meant to define."""
+    try:
+        return set(_ID_LINE.findall(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return set()
 
 
 def _date_problem(src: SourceFile, loc: tuple[Any, ...], field: str, value: dt.date,
@@ -195,7 +212,7 @@ def _check_texts(responses: ResponsesFile, src: SourceFile, problems: list[str])
 
 def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[str, IntentDef],
                      intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]],
-                     problems: list[str], today: dt.date) -> None:
+                     problems: list[str], today: dt.date, broken: set[str]) -> None:
     known = set(responses.responses)
     for iid, (isrc, iloc) in intent_locs.items():
         if iid not in known:
@@ -228,7 +245,7 @@ def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[st
     for key in REQUIRED_LABELS:
         if key not in responses.labels:
             problems.append(f"{src.where(('labels',))}: label {key!r} is missing")
-    reachable = set(intents) | set(responses.menu)
+    reachable = set(intents) | set(responses.menu) | broken
     for resp in responses.responses.values():
         reachable.update(resp.buttons)
     for msg in responses.messages.values():

@@ -151,6 +151,11 @@ class Core:
             return Classification("clarify", top, score, match.scores)
         return Classification("fallback", None, score, match.scores)
 
+    def is_urgent(self, text: str) -> bool:
+        """Whether ``text`` is an overdose or a crisis: normalise and safety check only,
+        the cheap first half of :meth:`handle`."""
+        return self.safety.check(self.normalise(text)).route is not None
+
     def handle(self, text: str, country: str | None) -> Reply:
         """The reply to a free-text message from a user in ``country`` (None: unknown)."""
         country = country if country in self.countries else None

@@ -109,7 +109,7 @@ async def on_text(update: Update, context: Context) -> None:
         return
     private = update.effective_chat.type == ChatType.PRIVATE
     if awaiting or (private and country is None):
-        code = shell.core.resolve_country(text)
+        code = shell.core.resolve_country(text, exact=not awaiting)
         if code is not None:
             await choose_country(update, context, code)
             return

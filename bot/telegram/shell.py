@@ -94,7 +94,7 @@ class Shell:
                 reply = self.maybe_topic(words[1], None)
                 return reply is not None and reply.route in URGENT_ROUTES
             return command in URGENT_COMMANDS
-        return bool(text.strip()) and self.core.handle(text, None).route in URGENT_ROUTES
+        return bool(text.strip()) and self.core.is_urgent(text)
 
 
 def with_buttons(reply: Reply, buttons: tuple[Button, ...]) -> Reply:

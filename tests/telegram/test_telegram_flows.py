@@ -7,7 +7,7 @@ import pickle
 import pytest
 from conftest import send_and_wait, texts
 
-from bot.telegram.commands import MENU
+from bot.content import COMMANDS as MENU
 from bot.telegram.persistence import STATE_FILE
 
 CHAT = 1001
