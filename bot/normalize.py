@@ -18,32 +18,245 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 MAX_CHARS = 12_000  # Telegram caps messages at 4,096; anything longer is cut, not rejected
-MAX_CORRECTIONS = 400
+MAX_CORRECTIONS = 1_000  # tokens corrected per message (a 4,096-character message has fewer)
+MAX_STRETCHED_RUNS = 6  # doubled letters tried both ways in one word (2**6 spellings)
+MAX_SEGMENTED = 300  # longest run of spaced-out letters split back into words
 
-# Cyrillic and Greek letters that look like Latin ones (lower case: casefold runs first).
-_CONFUSABLES = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
-    "ɡ": "g", "һ": "h", "ӏ": "l", "ո": "n", "ս": "u", "ԛ": "q", "ԝ": "w", "ь": "b",
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "s", "σ": "o", "ϲ": "c",
-    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe",
-})
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "|": "l"})
-_ASCII_CONTROLS = {c: " " for c in (*range(32), 127)}
+# Capital letters of other scripts that look like Latin capitals. Folded before
+# lower-casing (Greek "Η" is an H, but its lower case "η" looks like an n), both before
+# and after NFKC (which turns a bold "𝚮" into "Η", and a lunate "ϲ" into "ς").
+_UPPER_CONFUSABLES = str.maketrans(
+    {
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+        "Ϲ": "C",
+        "Ϳ": "J",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "Ѕ": "S",
+        "І": "I",
+        "Ј": "J",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "У": "Y",
+        "Х": "X",
+        "Ү": "Y",
+        "Һ": "H",
+        "Ԛ": "Q",
+        "Ԝ": "W",
+        "Ꭺ": "A",
+        "Ᏼ": "B",
+        "Ꮯ": "C",
+        "Ꭼ": "E",
+        "Ꮐ": "G",
+        "Ꮋ": "H",
+        "Ꭻ": "J",
+        "Ꮶ": "K",
+        "Ꮮ": "L",
+        "Ꮇ": "M",
+        "Ꮲ": "P",
+        "Ꮪ": "S",
+        "Ꭲ": "T",
+        "Ꮩ": "V",
+        "Ꮃ": "W",
+        "Ꮓ": "Z",
+        "ϲ": "c",
+        "ς": "s",  # lunate sigma: NFKC makes it a final sigma, then "σ"
+    }
+)
+# Letters that look like Latin ones (lower case: casefold runs first): Cyrillic, Greek,
+# Armenian, IPA and the small capitals "fancy text" keyboards use.
+_CONFUSABLES = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "г": "r",
+        "е": "e",
+        "ё": "e",
+        "є": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "п": "n",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "ү": "y",
+        "х": "x",
+        "ш": "w",
+        "ѕ": "s",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ԁ": "d",
+        "һ": "h",
+        "ӏ": "l",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ь": "b",
+        "ҽ": "e",
+        "ѵ": "v",
+        "ѡ": "w",
+        "ҫ": "c",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "γ": "y",
+        "δ": "d",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "μ": "u",
+        "ν": "v",
+        "ο": "o",
+        "π": "n",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ς": "s",
+        "σ": "o",
+        "ϲ": "c",
+        "ϳ": "j",
+        # Armenian
+        "ո": "n",
+        "ս": "u",
+        "օ": "o",
+        "ց": "g",
+        "հ": "h",
+        "զ": "q",
+        "ռ": "n",
+        "ա": "w",
+        # Latin letters with hooks and strokes that NFKD does not take apart, and IPA
+        "ɑ": "a",
+        "ɐ": "a",
+        "ɓ": "b",
+        "ƈ": "c",
+        "ɗ": "d",
+        "ɛ": "e",
+        "ɡ": "g",
+        "ɦ": "h",
+        "ɩ": "i",
+        "ı": "i",
+        "ȷ": "j",
+        "ʝ": "j",
+        "ĸ": "k",
+        "ɫ": "l",
+        "ł": "l",
+        "ɱ": "m",
+        "ɲ": "n",
+        "ŋ": "n",
+        "ɵ": "o",
+        "ø": "o",
+        "ɽ": "r",
+        "ʂ": "s",
+        "ƭ": "t",
+        "ʋ": "v",
+        "ⱳ": "w",
+        "ɣ": "y",
+        "ƶ": "z",
+        "ʐ": "z",
+        "đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        # small capitals
+        "ᴀ": "a",
+        "ʙ": "b",
+        "ᴄ": "c",
+        "ᴅ": "d",
+        "ᴇ": "e",
+        "ꜰ": "f",
+        "ɢ": "g",
+        "ʜ": "h",
+        "ɪ": "i",
+        "ᴊ": "j",
+        "ᴋ": "k",
+        "ʟ": "l",
+        "ᴍ": "m",
+        "ɴ": "n",
+        "ᴏ": "o",
+        "ᴘ": "p",
+        "ʀ": "r",
+        "ꜱ": "s",
+        "ᴛ": "t",
+        "ᴜ": "u",
+        "ᴠ": "v",
+        "ᴡ": "w",
+        "ʏ": "y",
+        "ᴢ": "z",
+        # letters in negative circles and squares (emoji-style; the outlined ones fold by NFKC)
+        **{chr(0x1F150 + i): chr(97 + i) for i in range(26)},
+        **{chr(0x1F170 + i): chr(97 + i) for i in range(26)},
+    }
+)
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+    }
+)
+_ASCII_CONTROLS = {c: "\n" if c in (10, 11, 12, 13) else " " for c in (*range(32), 127)}
 _APOSTROPHES = re.compile(r"[’‘`´ʼʹ′]")
 _OD_FORMS = re.compile(r"\bo\.?d\.?'?(d|ed|ing|in|s|es)?(?![a-z])")
-_OD_SUFFIX = {None: "od", "": "od", "d": "odd_", "ed": "odd_", "ing": "oding", "in": "oding",
-              "s": "ods", "es": "ods"}
-_WORDISH = re.compile(r"[a-z0-9@$!|]*[a-z][a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*"
-                      r"|[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*[a-z][a-z0-9@$!|]*")
-_NUMBER_WORD = re.compile(r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$"
-                          r"|^[a-z]\d{2,}s?$")  # "10mg", "2nd", pill imprints like "m30"
-_NON_WORD = re.compile(r"[^a-z0-9/_]+")
-_SPACED = re.compile(r"(?<![a-z0-9])[a-z](?:\s+[a-z](?![a-z0-9])){2,}")
+_OD_SUFFIX = {
+    None: "od",
+    "": "od",
+    "d": "odd_",
+    "ed": "odd_",
+    "ing": "oding",
+    "in": "oding",
+    "s": "ods",
+    "es": "ods",
+}
+# A run of letters, digits and leet symbols. (One flat class: nested stars over a
+# 4,000-letter word took minutes to backtrack.)
+_WORDISH = re.compile(r"[a-z0-9@$!|]+")
+_LEET_CHARS = frozenset("013457@$!|")
+_EDGE_PUNCTUATION = re.compile(r"^[!|]+|[!|]+$")  # "help!!", "|quote|": punctuation
+_NUMBER_WORD = re.compile(
+    r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$"
+    r"|^[a-z]\d{2,}s?$"
+)  # "10mg", "2nd", pill imprints like "m30"
+_LONE_LEET = re.compile(r"(?<![a-z0-9])([1@])(?![a-z0-9])")  # "1 w@nt", "f1nd @ pulse"
+_NON_WORD = re.compile(r"[^a-z0-9/_\x00]+")
+_GAP = re.compile(r"[ \t]*\n\s*|[ \t]{2,}")  # wide gaps between spaced-out words
+_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?: [a-z0-9](?![a-z0-9])){2,}")
+_SPACED_PAIR = re.compile(r"(?:(?<=\x00 )|^)([a-z]) ([a-z])(?= \x00|$)")  # "i s" between gaps
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _DOUBLES = re.compile(r"([a-z])\1+")
+JOINED = "\x01"  # marks a token made of spaced-out letters (it may hold several words)
 
 
 def clean_unicode(text: str) -> str:
@@ -51,40 +264,70 @@ def clean_unicode(text: str) -> str:
     text = text[:MAX_CHARS]
     if text.isascii():  # the common case: no Unicode work needed
         return text.translate(_ASCII_CONTROLS).casefold()
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text.translate(_UPPER_CONFUSABLES))
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in ("Cf", "Cs", "Co", "Cn"):
             continue  # zero-width, bidi marks, surrogates, private use, unassigned
         if cat in ("Cc", "Zl", "Zp", "Zs"):
-            out.append(" ")
+            out.append("\n" if ch in "\n\r\x0b\x0c\x85\u2028\u2029" else " ")
         else:
             out.append(ch)
-    text = "".join(out).casefold().translate(_CONFUSABLES)
+    text = "".join(out).translate(_UPPER_CONFUSABLES).casefold().translate(_CONFUSABLES)
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
-def _unleet(match: re.Match[str]) -> str:
-    word = match.group(0)
-    if _NUMBER_WORD.match(word):
-        return word
-    return word.translate(_LEET)
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    plain: list[str]  # letter runs of three or more squeezed to one ("heeelp" -> "help")
+    held: list[str]  # ... squeezed to two instead ("fellll" -> "fell", "tooo" -> "too")
+    joined: frozenset[int]  # positions of tokens made of spaced-out letters
+    leet: bool  # the message is written in leetspeak ("t00k", "w@nt")
+
+
+def _tokenize(text: str) -> _Tokens:
+    text = _APOSTROPHES.sub("'", clean_unicode(text))
+    leet = False
+
+    def unleet(match: re.Match[str]) -> str:
+        nonlocal leet
+        word = _EDGE_PUNCTUATION.sub(" ", match.group(0))
+        core = word.strip()
+        if not core or core.isalpha() or core.isdigit() or _NUMBER_WORD.match(core):
+            return word
+        if not any(c.isalpha() for c in core) or not any(c in _LEET_CHARS for c in core):
+            return word
+        leet = True
+        return word.replace(core, core.translate(_LEET))
+
+    text = _WORDISH.sub(unleet, text)
+    if leet:
+        text = _LONE_LEET.sub(lambda m: m.group(1).translate(_LEET), text)
+    text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
+    text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)
+    text = re.sub(r"(?<=[a-z])\.(?=[a-z]\b)", "", text)  # "o.d" -> "od", "w.d" -> "wd"
+    text = _GAP.sub(" \x00 ", text)
+    text = _NON_WORD.sub(" ", text)
+    text = re.sub(r"(?<![a-z])/|/(?![a-z])", " ", text).strip()
+    text = _SPACED.sub(lambda m: JOINED + m.group(0).replace(" ", ""), text)
+    text = _SPACED_PAIR.sub(lambda m: JOINED + m.group(1) + m.group(2), text)
+    held, plain, joined = [], [], set()
+    for raw in text.split():
+        if raw == "\x00":
+            continue
+        if raw.startswith(JOINED):
+            joined.add(len(held))
+            raw = raw[1:]
+        held.append(_REPEATS.sub(r"\1\1", raw))
+        plain.append(_REPEATS.sub(r"\1", raw))
+    return _Tokens(plain, held, frozenset(joined), leet)
 
 
 def to_tokens(text: str) -> list[str]:
     """Clean text and split it into word tokens (before vocabulary work)."""
-    text = _APOSTROPHES.sub("'", clean_unicode(text))
-    text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
-    text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)
-    text = _WORDISH.sub(_unleet, text)
-    text = re.sub(r"(?<=[a-z])\.(?=[a-z]\b)", "", text)  # "o.d" -> "od", "w.d" -> "wd"
-    text = _NON_WORD.sub(" ", text)
-    text = re.sub(r"(?<![a-z])/|/(?![a-z])", " ", text)
-    text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
-    text = _REPEATS.sub(r"\1", text)
-    return text.split()
+    return _tokenize(text).plain
 
 
 def squeeze(word: str) -> str:
@@ -108,8 +351,13 @@ class Normaliser:
     ``english`` words are never corrected.
     """
 
-    def __init__(self, replacements: Mapping[str, str], priority: Iterable[str],
-                 examples: Iterable[str] = (), english: Iterable[str] = ()):
+    def __init__(
+        self,
+        replacements: Mapping[str, str],
+        priority: Iterable[str],
+        examples: Iterable[str] = (),
+        english: Iterable[str] = (),
+    ):
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for variant, canonical in replacements.items():
             key = tuple(to_tokens(variant))
@@ -123,35 +371,186 @@ class Normaliser:
         top_long = sorted(w for w in top if len(w) >= 5 and w.isalpha())
         self._english = frozenset(english)
         others = set(examples) - top - self._english
-        near_misses = {w for w in others if len(w) >= 5 and w.isalpha() and process.extractOne(
-            w, top_long, scorer=OSA.distance, score_cutoff=1) is not None}
-        self.vocabulary = frozenset(top | self._english.intersection(examples)
-                                    | (others - near_misses))
+        near_misses = {
+            w
+            for w in others
+            if len(w) >= 5
+            and w.isalpha()
+            and process.extractOne(w, top_long, scorer=OSA.distance, score_cutoff=1) is not None
+        }
+        self.vocabulary = frozenset(
+            top | self._english.intersection(examples) | (others - near_misses)
+        )
         self._squeezed: dict[str, str] = {}
         for word in sorted(self.vocabulary):
             self._squeezed.setdefault(squeeze(word), word)
         self._candidates = sorted(w for w in self.vocabulary if len(w) >= 5 and w.isalpha())
+        self._longest_word = min(24, max((len(w) for w in self.vocabulary), default=1))
         self.correct = lru_cache(maxsize=65536)(self._correct)
+        self._stretched = lru_cache(maxsize=4096)(self._unstretch)
+
+    def _known(self, word: str) -> bool:
+        return word in self.vocabulary or word in self._english
+
+    def _word_piece(self, piece: str) -> bool:
+        """A piece a run of letters can be split into: a known word, not a stray letter
+        ("h" is slang for heroin, but an "h" cut from "ugh" is not)."""
+        if len(piece) == 1:
+            return piece in ("a", "i")
+        return piece.isdigit() or self._known(piece)
 
     def _correct(self, token: str) -> str:
         if token in self.vocabulary or token in self._english or not token.isalpha():
             return token
+        held = self._unstretch(token, token)
+        if held is not None:
+            return held
         same = self._squeezed.get(squeeze(token))
         if same is not None:
             return same
         if len(token) < 5:
             return token
+        best = self._nearest(token)
+        if best is None and squeeze(token) != token:  # "oovrdose": stretched and misspelt
+            short = squeeze(token)
+            best = short if self._known(short) else self._nearest(short)
+        return best if best is not None else token
+
+    def _nearest(self, token: str) -> str | None:
+        if len(token) < 5:
+            return None
         limit = 1 if len(token) < 9 else 2
-        best = process.extractOne(token, self._candidates, scorer=OSA.distance,
-                                  score_cutoff=limit)
-        return best[0] if best is not None else token
+        best = process.extractOne(token, self._candidates, scorer=OSA.distance, score_cutoff=limit)
+        return best[0] if best is not None else None
+
+    def _unstretch(self, held: str, plain: str) -> str | None:
+        """The known word behind doubled letters. ``held`` has runs of three or more
+        letters cut to two, ``plain`` cut to one: a run that is double in both was typed
+        double ("fell"), one that is double only in ``held`` was a key held down. Held
+        runs may stand for one letter or two; typed doubles stay double if they can.
+        Content words beat other English: "feeeeell" is "fell", "ffell" is "fell"."""
+        runs = [(m.start(), m.end()) for m in _DOUBLES.finditer(held)]
+        if not runs or len(runs) > MAX_STRETCHED_RUNS or not held.isalpha():
+            return None
+        typed = {m.group(0) for m in _DOUBLES.finditer(plain)}
+        letters = squeeze(held)
+        if squeeze(plain) != letters:
+            return None
+        found: list[tuple[int, int, int, str]] = []
+        for mask in range(1 << len(runs)):
+            parts, last, dropped = [], 0, 0
+            for bit, (start, end) in enumerate(runs):
+                single = bool(mask >> bit & 1)
+                parts.append(held[last : start + (1 if single else 2)])
+                last = end
+                dropped += single and held[start:end] in typed and held[start] in plain
+            parts.append(held[last:])
+            word = "".join(parts)
+            if word in self.vocabulary:
+                found.append((0, dropped, -len(word), word))
+            elif word in self._english:
+                found.append((1, dropped, -len(word), word))
+        return min(found)[3] if found else None
+
+    def _segment(self, token: str) -> list[str] | None:
+        """Words in a run of spaced-out letters ("friendoverdosed" -> friend overdosed):
+        the fewest known words, letters no word explains costing the most."""
+        n = len(token)
+        if n > MAX_SEGMENTED or n < 5:
+            return None
+        inf = float("inf")
+        cost = [0.0] + [inf] * n
+        back = [0] * (n + 1)
+        for end in range(1, n + 1):
+            for start in range(max(0, end - self._longest_word), end):
+                if cost[start] == inf:
+                    continue
+                piece = token[start:end]
+                if self._word_piece(piece):
+                    step = 1.0
+                elif len(piece) == 1:
+                    step = 3.0
+                else:
+                    continue
+                if cost[start] + step < cost[end]:
+                    cost[end] = cost[start] + step
+                    back[end] = start
+        pieces: list[str] = []
+        end = n
+        while end > 0:
+            pieces.append(token[back[end] : end])
+            end = back[end]
+        pieces.reverse()
+        words: list[str] = []
+        for piece in pieces:  # letters no word explained stay together: "sypmtoms"
+            if words and not self._word_piece(piece) and not self._word_piece(words[-1]):
+                words[-1] += piece
+            else:
+                words.append(piece)
+        return words if len(words) > 1 else None
+
+    def _joined(self, token: str) -> list[str]:
+        """A token of spaced-out letters: one word if it is one, else the words in it."""
+        if self._known(token):
+            return [token]
+        words = self._segment(token)
+        if words is not None and all(self._word_piece(w) for w in words):
+            return words
+        fixed = self.correct(token)
+        if self._known(fixed) or words is None:
+            return [fixed]
+        out = [self.correct(w) for w in words]
+        # Letters no word explained may be a misspelt word that the split cut up or
+        # that lent its first letter to the word before: "overdoses" "ypm" "to" "ms".
+        i = 0
+        while i < len(out):
+            if self._word_piece(out[i]):
+                i += 1
+                continue
+            for k in range(min(len(out), i + 4), i, -1):
+                tail = "".join(out[i:k])
+                prev = out[i - 1] if i else ""
+                tries = [(i, tail)]
+                if len(prev) > 2 and self._known(prev[:-1]):
+                    tries.insert(0, (i - 1, prev[-1] + tail))
+                hit = next(
+                    ((j, self.correct(t)) for j, t in tries if self._known(self.correct(t))), None
+                )
+                if hit is not None:
+                    j, word = hit
+                    out[j:k] = ([prev[:-1]] if j < i else []) + [word]
+                    break
+            i += 1
+        return out
+
+    def _words(self, text: str) -> list[str]:
+        parts = _tokenize(text)
+        fixed: list[str] = []
+        for n, (plain, held) in enumerate(zip(parts.plain, parts.held, strict=True)):
+            if n >= MAX_CORRECTIONS:
+                fixed.append(plain)
+                continue
+            if parts.leet and not held.isalpha() and not held.isdigit():
+                undone = held.translate(_LEET)  # "d13", "1s": ambiguous until it is a word
+                if undone.isalpha() and self._known(undone):
+                    held = plain = undone
+            if n in parts.joined:
+                fixed.extend(self._joined(held))
+                continue
+            if held != plain:  # "tooo" -> "too", "feeeeell" -> "fell"
+                word = self._stretched(held, plain)
+                if word is not None:
+                    fixed.append(word)
+                    continue
+            fixed.append(self.correct(plain))
+        return fixed
 
     def expand(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
         i = 0
         while i < len(tokens):
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
-                canonical = self._phrases.get(tuple(tokens[i:i + size]))
+                canonical = self._phrases.get(tuple(tokens[i : i + size]))
                 if canonical is not None:
                     out.extend(canonical)
                     i += size
@@ -162,7 +561,6 @@ class Normaliser:
         return out
 
     def __call__(self, text: str) -> Normalised:
-        tokens = to_tokens(text)
-        fixed = [self.correct(t) if n < MAX_CORRECTIONS else t for n, t in enumerate(tokens)]
+        fixed = self._words(text)
         expanded = tuple(self.expand(fixed))
         return Normalised(text=" ".join(expanded), tokens=expanded, words=tuple(fixed))
