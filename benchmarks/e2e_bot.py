@@ -1,0 +1,143 @@
+"""One bot process for ``bench_e2e.py``: the real application or a minimal PTB echo bot.
+
+    python benchmarks/e2e_bot.py KIND --base-url URL --state-dir DIR [--experiment NAME ...]
+
+KIND:
+- ``recovery``: ``bot.telegram.app.build_application(Core.load(), ...)`` run by
+  ``bot.telegram.app.serve`` (polling), exactly as ``recovery-bot run`` minus signal plumbing;
+- ``echo``: the floor: an Application with one MessageHandler that sends the text back, the
+  same timeouts, the same concurrency limit (256 concurrent updates; PTB's default would be one
+  at a time) and the same ``start_polling`` arguments as ``serve``;
+- ``echo_limited``: ``echo`` plus the same ``AIORateLimiter`` as the real application.
+
+Experiments (``--experiment``, real application only; see experiments.py):
+- ``no_overall_limit``: AIORateLimiter without its overall 30 messages/s bucket (429 handling
+  and the group limit stay);
+- ``safety_only_urgency``: the per-chat update processor's urgency test runs only the safety
+  check instead of a full ``Core.handle``.
+
+Both kinds get one extra TypeHandler in a later handler group that prints ``done <update_id>``
+when the update's handlers have finished (the driver's signal that an update is handled), and
+``ready`` once polling runs. SIGTERM stops the bot cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import benchlib  # noqa: F401  (puts the repo on sys.path)
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+import bot.telegram.app as app_module
+from bot.core import Core
+from bot.telegram.app import ALLOWED_UPDATES, BOOTSTRAP_RETRIES, POLL_TIMEOUT
+from bot.telegram.concurrency import DEFAULT_MAX_CONCURRENT
+
+TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKEN12"
+DONE_GROUP = 99
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    say(f"done {update.update_id}")
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    await context.bot.send_message(message.chat_id, message.text)
+
+
+def echo_application(base_url: str, limited: bool) -> Application:  # type: ignore[type-arg]
+    builder = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(base_url)
+        .concurrent_updates(DEFAULT_MAX_CONCURRENT)
+        .connect_timeout(10)
+        .read_timeout(15)
+        .write_timeout(15)
+        .get_updates_read_timeout(POLL_TIMEOUT + 10)
+    )
+    if limited:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=app_module.RATE_LIMIT_RETRIES))
+    application = builder.build()
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    return application
+
+
+async def serve_echo(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """``bot.telegram.app.serve`` minus the command menu (the echo bot has none)."""
+    async with application:
+        await application.start()
+        await application.updater.start_polling(
+            timeout=POLL_TIMEOUT,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+        )
+        say("ready")
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
+def patch_no_overall_limit() -> None:
+    real = app_module.AIORateLimiter
+
+    def limiter(**kwargs: object) -> AIORateLimiter:
+        return real(overall_max_rate=0, **kwargs)  # type: ignore[arg-type]
+
+    app_module.AIORateLimiter = limiter  # type: ignore[assignment,misc]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=("recovery", "echo", "echo_limited"))
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--experiment", action="append", default=[],
+                        choices=("no_overall_limit", "safety_only_urgency"))
+    args = parser.parse_args()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    if args.kind == "recovery":
+        if "no_overall_limit" in args.experiment:
+            patch_no_overall_limit()
+        application = app_module.build_application(Core.load(), TOKEN, args.base_url,
+                                                   args.state_dir)
+        if "safety_only_urgency" in args.experiment:
+            from experiments import safety_only_urgency
+
+            safety_only_urgency(application)
+        application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
+        await app_module.serve(application, stop, poll_timeout=POLL_TIMEOUT,
+                               ready=lambda: say("ready"))
+    else:
+        application = echo_application(args.base_url, limited=args.kind == "echo_limited")
+        application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
+        await serve_echo(application, stop)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
