@@ -52,14 +52,32 @@ def evaluate(core: Core, path: Path) -> Report:
     report = Report(Metric("overdose recall"), Metric("crisis recall"),
                     Metric("false alarms"), Metric("intent accuracy"),
                     Metric("out-of-scope handled"))
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    known = set(REQUIRED_INTENTS) | set(core.content.intents) | {"none"}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        report.errors.append(f"{path}:1: not UTF-8 text ({exc.reason})")
+        lines = []
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-            text, labels = item["text"], list(item["labels"])
+            text, labels = item["text"], item["labels"]
         except (ValueError, KeyError, TypeError) as exc:
             report.errors.append(f"{path}:{n}: not a {{text, labels}} JSON object ({exc})")
+            continue
+        # A label typo ("overdoes", or "overdose" not in a list) would silently drop a
+        # safety line from the recall it is meant to count in.
+        if not isinstance(text, str) or not isinstance(labels, list) or not labels or not all(
+            isinstance(label, str) for label in labels
+        ):
+            report.errors.append(f"{path}:{n}: `text` must be a string and `labels` a "
+                                 f"non-empty list of intent ids")
+            continue
+        unknown = [label for label in labels if label not in known]
+        if unknown:
+            report.errors.append(f"{path}:{n}: unknown label(s) {', '.join(map(repr, unknown))}")
             continue
         c = core.classify(text)
         top_parent = parent_of(c.intent, REQUIRED_INTENTS) if c.intent else None
@@ -97,8 +115,13 @@ def format_report(report: Report) -> str:
         for miss in m.misses:
             lines.append(f"  {title}: {miss}")
     lines.extend(report.errors)
-    lines.append("safety: PASS (overdose and crisis recall 100%)" if report.passed_safety
-                 else "safety: FAIL (overdose or crisis recall under 100%)")
+    if report.passed_safety:
+        lines.append("safety: PASS (overdose and crisis recall 100%)")
+    elif report.overdose.rate < 1.0 or report.crisis.rate < 1.0:
+        lines.append("safety: FAIL (overdose or crisis recall under 100%)")
+    else:
+        lines.append(f"safety: FAIL ({len(report.errors)} line(s) of the file could not be "
+                     f"scored)")
     return "\n".join(lines)
 
 
@@ -111,4 +134,4 @@ def report_json(report: Report) -> dict[str, object]:
             "false_alarm_rate": 1 - report.false_alarm.rate, "false_alarms": m(report.false_alarm),
             "intent_accuracy": m(report.intent), "out_of_scope": m(report.out_of_scope),
             "answered": report.answered, "clarified": report.clarified,
-            "passed_safety": report.passed_safety}
+            "errors": report.errors, "passed_safety": report.passed_safety}
