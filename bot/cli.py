@@ -39,7 +39,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     core = _load_core(args)
     _country(core, args.country)
     for line in sys.stdin:
-        text = line.rstrip("\n")
+        text = line.rstrip("\r\n")
         c = core.classify(text)
         out = {"text": text, "route": c.route,
                "intent": c.intent if c.route != "fallback" else None,

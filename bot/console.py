@@ -104,7 +104,7 @@ class ConsoleChat:
             self.show(self.core.message("country_not_understood", self.country))
 
     def say(self, line: str) -> None:
-        text = line.rstrip("\n")
+        text = line.rstrip("\r\n")
         stripped = text.strip()
         if stripped.isdigit() and self.buttons and 1 <= int(stripped) <= len(self.buttons):
             self.press(self.buttons[int(stripped) - 1].action)

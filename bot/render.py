@@ -88,6 +88,10 @@ class Renderer:
         first_and_all("family", "family_line", "_family_lines")
         if country.good_samaritan:
             values["good_samaritan"] = country.good_samaritan.strip()
+        # {family_line} falls back to the country's own helpline first (FRANK, SAMHSA...),
+        # and only then to the international entry (docs/CONTENT_FORMAT.md).
+        if "family_line" not in values and "helpline" in values:
+            values["family_line"] = values["helpline"]
         if fallback is not None:
             for key, value in fallback.items():
                 values.setdefault(key, value)

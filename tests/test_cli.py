@@ -235,6 +235,13 @@ def test_classify_prints_one_json_object_per_line(command: list[str]) -> None:
     assert by_route["answer"]["intent"].startswith("withdrawal_timeline")
 
 
+def test_classify_with_windows_line_endings(tmp_path: Path) -> None:
+    result = run(python_m_bot(), "classify", stdin="he's not breathing\r\nhi\r\n")
+    assert result.returncode == 0, result.stderr
+    texts = [json.loads(line)["text"] for line in result.stdout.splitlines()]
+    assert texts == ["he's not breathing", "hi"]
+
+
 def test_classify_with_no_input_prints_nothing() -> None:
     result = run(python_m_bot(), "classify", stdin="")
     assert result.returncode == 0, result.stderr

@@ -58,6 +58,24 @@ CRISIS_LINE = {
     None: "findahelpline.com",
 }
 
+# The national drug helpline shown in the fallback reply (and, where no family line exists,
+# to family members: docs/CONTENT_FORMAT.md says {family_line} falls back to {helpline}).
+HELPLINE = {
+    "US": "1-800-662-4357",
+    "CA": "1-866-531-2600",
+    "GB": "0300 123 6600",
+    "IE": "1800 459 459",
+    "AU": "1800 250 015",
+    "NZ": "0800 787 797",
+    "IN": "14446",
+    "DE": "01806 313031",
+    "FR": "0 800 23 13 13",
+    "ES": "findahelpline.com",
+    "ZA": "0800 12 13 14",
+    None: "findahelpline.com",
+}
+FAMILY_LINE = {**HELPLINE, "AU": "1300 368 186"}  # Family Drug Support
+
 # Replies allowed over ~900 visible characters per message, with the reason. None today.
 VISIBLE_LIMIT = 900
 DOCUMENTED_LONG: dict[tuple[str, int], str] = {}
@@ -206,6 +224,20 @@ def test_every_topic_that_names_an_emergency_number_names_the_local_one(
             text = html_to_text(message)
             wrong = [n for n in numbers_in(text) if n in foreign and n not in own]
             assert not wrong, (rid, country, wrong)
+
+
+@pytest.mark.parametrize("country", sorted(HELPLINE, key=str))
+def test_the_fallback_reply_offers_the_national_drug_helpline(
+    core: Core, country: str | None
+) -> None:
+    text = html_to_text(core.message("fallback", country).messages[0])
+    assert HELPLINE[country] in text, (country, text)
+
+
+@pytest.mark.parametrize("country", sorted(FAMILY_LINE, key=str))
+def test_family_members_get_a_line_in_their_own_country(core: Core, country: str | None) -> None:
+    text = core.handle("my son is using heroin what do i do", country).text
+    assert FAMILY_LINE[country] in html_to_text(text), country
 
 
 # --- phone numbers, sources and dates ----------------------------------------------------------
