@@ -9,6 +9,7 @@ the wording.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import render_reply
+from bot.console import render_reply, run_chat
 from bot.core import Core
 from bot.reply import ROUTES
 
@@ -429,3 +430,64 @@ def test_no_command_prints_usage() -> None:
     result = run(python_m_bot())
     assert result.returncode != 0
     assert "usage" in result.stderr.lower()
+
+
+# --- the console chat in-process (same code the chat command runs) -------------------------------
+
+
+def chat(core: Core, lines: str, country: str | None = None) -> str:
+    out = io.StringIO()
+    assert run_chat(core, country, stdin=io.StringIO(lines), stdout=out) == 0
+    return out.getvalue()
+
+
+def test_forget_clears_the_country(core: Core) -> None:
+    output = chat(core, "/forget\n1\n/sos\n", country="GB")
+    assert_in_order(
+        output,
+        "> /forget",
+        render_reply(core.message("forget_confirm", "GB")).split("\n\n")[0],
+        "> 1",
+        render_reply(core.message("forget_done", None)),
+        "> /sos",
+        render_reply(core.topic("overdose", None)),
+    )
+
+
+def test_forget_can_be_cancelled(core: Core) -> None:
+    output = chat(core, "/forget\n2\n/sos\n", country="GB")
+    assert_in_order(
+        output,
+        render_reply(core.message("forget_cancelled", "GB")),
+        "> /sos",
+        render_reply(core.topic("overdose", "GB")),
+    )
+
+
+def test_start_with_a_topic_opens_it(core: Core) -> None:
+    output = chat(core, "/start naloxone\n", country="IE")
+    assert render_reply(core.topic("naloxone", "IE")) in output.split("> /start naloxone", 1)[1]
+
+
+def test_a_did_you_mean_button_can_be_pressed(core: Core) -> None:
+    clarify = core.handle("treatment", "US")
+    assert clarify.route == "clarify"
+    second = clarify.buttons[1].action.removeprefix("intent:")
+    output = chat(core, "treatment\n2\n", country="US")
+    assert_in_order(output, render_reply(clarify), "> 2", render_reply(core.topic(second, "US")))
+
+
+def test_a_number_with_no_such_button_is_a_message(core: Core) -> None:
+    output = chat(core, "99\n", country="GB")
+    assert render_reply(core.handle("99", "GB")) in output.split("> 99", 1)[1]
+
+
+def test_other_country_shows_international_numbers(core: Core) -> None:
+    other = [b.action for b in core.country_buttons()].index("country:other") + 1
+    output = chat(core, f"{other}\n/sos\n")
+    assert_in_order(
+        output,
+        render_reply(core.message("country_other", None)),
+        "> /sos",
+        render_reply(core.topic("overdose", None)),
+    )
