@@ -198,11 +198,6 @@ PANIC_PUNCTUATION = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize.py: leetspeak undoing turns a trailing '!' into 'i' ('blue!' -> "
-    "'bluei', 'die!' -> 'diei'), so exclamation marks hide safety words. Reported.",
-)
 @pytest.mark.parametrize(("text", "word"), PANIC_PUNCTUATION)
 def test_exclamation_marks_do_not_change_the_word(core: Core, text: str, word: str) -> None:
     assert word in tokens(core, text)

@@ -34,11 +34,16 @@ OVERDOSE_NOW = [
     "my mate is unresponsive after using",
     "my roommate hasn't come out of the bathroom for an hour and she was using",
     "is it safe to let him sleep it off",
+    "she's nodding off and i can't get her to respond",
+    "he's out cold with a needle next to him",
+    "my husband is making weird snoring sounds after using",
     # said about oneself
     "i think i overdosed",
     "took way too many pills",
     "took 10 percs and my heart is racing",
     "i'm scared i'm going to overdose tonight",
+    "doubled my dose and can't keep my eyes open",
+    "i used again after rehab and i feel really weird, can barely stay awake",
     # slang, typos and disguises
     "he od'd",
     "my friend is oding",
@@ -46,6 +51,11 @@ OVERDOSE_NOW = [
     "0verd0se",
     "o v e r d o s e",
     "HE IS NOT BREATHING",
+    # panic punctuation ("blue!" once read as leetspeak "bluei")
+    "she's turning blue!",
+    "lips are blue!!",
+    "i took too much!!",
+    "help!! he's not breathing!!",
     "he's not breathing",
     # naloxone already given
     "should i give him narcan he isnt waking up",
@@ -93,6 +103,12 @@ CRISIS = [
     "suicide",
     "my daughter said she wants to kill herself",
     "me quiero morir",
+    "what's the point of living anymore",
+    "nobody would care if i was gone",
+    "i wish i could go to sleep and never wake up",
+    "i just want everything to stop forever",
+    "i want to die!",
+    "i want to kill myself!!",
 ]
 
 
@@ -124,15 +140,17 @@ def test_overdose_with_suicidal_intent_gets_both_numbers(core: Core, text: str) 
 # normalize.py, which this suite does not own) --------------------------------------------
 
 MISSED_OVERDOSE = [
-    "she's nodding off and i can't get her to respond",
-    "he's out cold with a needle next to him",
-    "doubled my dose and can't keep my eyes open",
-    "i used again after rehab and i feel really weird, can barely stay awake",
-    "my husband is making weird snoring sounds after using",
-    # a trailing "!" is read as leetspeak for "i" ("blue!" -> "bluei")
-    "she's turning blue!",
-    "lips are blue!!",
-    "i took too much!!",
+    "she hit the fent and dropped",
+    "he dropped after the shot and wont come round",
+    "he won't come round",  # UK: "come round" = regain consciousness
+    "she's not coming round",
+    "i can't rouse him",
+    "he's purple",
+    "i think he's dead",
+    "is he dead? he used an hour ago",
+    "he's having a seizure after using",
+    "i feel like i'm dying after using",
+    "i mixed benzos and heroin and i'm so sleepy",
 ]
 
 
@@ -143,13 +161,13 @@ def test_known_overdose_misses(core: Core, text: str) -> None:
 
 
 MISSED_CRISIS = [
-    "what's the point of living anymore",
-    "nobody would care if i was gone",
-    "i wish i could go to sleep and never wake up",
-    "i just want everything to stop forever",
     "i'm a burden to everyone",
-    "i want to die!",
-    "i want to kill myself!!",
+    "i hate my life i want out",
+    "i'm going to jump",
+    "life isn't worth it",
+    "i have a plan to end things",
+    "tengo ganas de morir",
+    "no aguanto mas",
 ]
 
 
