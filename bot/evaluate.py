@@ -90,7 +90,8 @@ def evaluate(core: Core, path: Path) -> Report:
         if not SAFETY_ADJACENT & set(labels):
             report.false_alarm.add(c.route not in ("overdose", "crisis"), shown)
         if labels and not NON_ANSWER & set(labels):
-            report.intent.add(c.route == "answer" and top_parent in labels, shown)
+            hit = c.intent in labels or top_parent in labels  # finer label or its parent
+            report.intent.add(c.route == "answer" and hit, shown)
             report.answered += c.route == "answer"
             report.clarified += c.route == "clarify"
         if labels == ["none"]:

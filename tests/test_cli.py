@@ -297,6 +297,18 @@ def test_eval_fails_when_a_crisis_line_is_missed(tmp_path: Path) -> None:
     assert "MISSED CRISIS: 'hello'" in result.stdout
 
 
+def test_eval_counts_a_finer_label_and_its_parent(tmp_path: Path, core: Core) -> None:
+    text = "where can i get narcan"
+    answered = core.classify(text).intent
+    assert answered is not None and answered.startswith("naloxone_")
+    items = [{"text": text, "labels": [answered]}, {"text": text, "labels": ["naloxone"]}]
+    path = write_jsonl(tmp_path / "finer.jsonl", items)
+    result = run(python_m_bot(), "eval", str(path), "--json")
+    assert result.returncode == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["intent_accuracy"]["correct"] == 2, report["intent_accuracy"]
+
+
 def test_eval_json_output(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "miss.jsonl", [*PASSING, {"text": "hello", "labels": ["overdose"]}]
