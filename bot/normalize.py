@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 MAX_CHARS = 12_000  # Telegram caps messages at 4,096; anything longer is cut, not rejected
 MAX_CORRECTIONS = 1_000  # tokens corrected per message (a 4,096-character message has fewer)
 MAX_STRETCHED_RUNS = 6  # doubled letters tried both ways in one word (2**6 spellings)
+MIN_GLUED = 8  # an unknown word this long may be words typed without spaces
 MAX_SEGMENTED = 300  # longest run of spaced-out letters split back into words
 
 # Capital letters of other scripts that look like Latin capitals. Folded before
@@ -388,6 +389,7 @@ class Normaliser:
         self._longest_word = min(24, max((len(w) for w in self.vocabulary), default=1))
         self.correct = lru_cache(maxsize=65536)(self._correct)
         self._stretched = lru_cache(maxsize=4096)(self._unstretch)
+        self._unglued = lru_cache(maxsize=4096)(self._unglue)
 
     def _known(self, word: str) -> bool:
         return word in self.vocabulary or word in self._english
@@ -542,8 +544,19 @@ class Normaliser:
                 if word is not None:
                     fixed.append(word)
                     continue
-            fixed.append(self.correct(plain))
+            word = self.correct(plain)
+            if len(word) >= MIN_GLUED and not self._known(word):
+                fixed.extend(self._unglued(word))  # "hesnotbreathing", "#iwanttodie"
+            else:
+                fixed.append(word)
         return fixed
+
+    def _unglue(self, token: str) -> tuple[str, ...]:
+        """An unknown word that is several known words typed without spaces."""
+        words = self._segment(token)
+        if words is None or not all(self._word_piece(w) for w in words):
+            return (token,)
+        return tuple(words)
 
     def expand(self, tokens: list[str]) -> list[str]:
         out: list[str] = []

@@ -18,6 +18,7 @@ from bot.normalize import Normalised
 Phrase = tuple[str, ...]
 MANY = "#many"
 MANY_MIN = 5
+UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or nearer
 _NUMBER_WORDS = {"five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
                  "twenty", "thirty", "forty", "fifty", "hundred", "dozen", "several"}
 
@@ -105,20 +106,29 @@ class SafetyCheck:
                                 for e in spec.exemptions)
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
-        """``overdosed on netflix``: "on" then a non-drug within three words."""
-        if end >= len(idx.tokens) or idx.tokens[end] not in ("on", "off"):
+        """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
+        within three words."""
+        if end >= len(idx.tokens) or idx.tokens[end] not in ("on", "off", "of"):
             return False
         return any(idx.starts_with(pos, p) for pos in range(end + 1, min(end + 4, len(idx.tokens)))
                    for p in self.not_drugs)
 
     def _fires(self, rule: _Rule, idx: _Index, overdose: bool) -> bool:
+        unless = [span for p in rule.unless for span in idx.find(p)]
         for group in rule.groups:
-            if not any(self._phrase_counts(rule, idx, phrase, overdose) for phrase in group):
+            if not any(self._phrase_counts(rule, idx, phrase, overdose, unless)
+                       for phrase in group):
                 return False
-        return not any(idx.find(p) for p in rule.unless)
+        return True
 
-    def _phrase_counts(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool) -> bool:
+    def _phrase_counts(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool,
+                       unless: list[tuple[int, int]]) -> bool:
         for start, end in idx.find(phrase):
+            # "lips blue from the slushie": an `unless` phrase near the match cancels it;
+            # one far away in a long message ("... my puppy ...") does not.
+            if any(u_start < end + UNLESS_WINDOW and u_end > start - UNLESS_WINDOW
+                   for u_start, u_end in unless):
+                continue
             if any(idx.starts_with(end, p) or idx.starts_with(end + 1, p)
                    for p in rule.unless_next):
                 continue
