@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 50  # content nests a few levels; a file nested hundreds deep overflowed the stack
 
 Loc = tuple[str | int, ...]
 
@@ -60,6 +61,10 @@ def _walk(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, i
             None, None, "aliases (*name) are not allowed in content files", node.start_mark
         )
     seen.add(id(node))
+    if len(loc) > MAX_DEPTH:
+        raise yaml.MarkedYAMLError(
+            None, None, f"nested more than {MAX_DEPTH} levels deep", node.start_mark
+        )
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -111,6 +116,8 @@ def load_yaml(path: Path) -> SourceFile:
         raise ContentError([f"{path}:{line}: YAML error: {what}"]) from None
     except yaml.YAMLError as exc:
         raise ContentError([f"{path}:1: YAML error: {exc}"]) from None
+    except RecursionError:  # the pure-Python parser composes nested nodes recursively
+        raise ContentError([f"{path}:1: YAML error: nested too deeply"]) from None
     finally:
         loader.dispose()
     return SourceFile(path=path, data=data, lines=lines)
