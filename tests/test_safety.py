@@ -109,6 +109,7 @@ CRISIS = [
     "i just want everything to stop forever",
     "i want to die!",
     "i want to kill myself!!",
+    "i'm a burden to everyone",
 ]
 
 
@@ -161,7 +162,6 @@ def test_known_overdose_misses(core: Core, text: str) -> None:
 
 
 MISSED_CRISIS = [
-    "i'm a burden to everyone",
     "i hate my life i want out",
     "i'm going to jump",
     "life isn't worth it",
