@@ -60,8 +60,8 @@ PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("echo", ()),
     ("recovery", ()),
     ("echo_limited", ()),
-    ("recovery", ("no_overall_limit",)),
-    ("recovery", ("no_overall_limit", "safety_only_urgency")),
+    ("recovery", ("urgent_first", "urgent_gate")),
+    ("recovery", ("sniffio",)),
 )
 QUICK_PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (("echo", ()), ("recovery", ()))
 
@@ -265,7 +265,8 @@ def ratios(ours: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
     }
 
 
-async def amain(quick: bool) -> dict[str, Any]:
+async def amain(quick: bool, plan: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+                ) -> dict[str, Any]:
     rows = load_dev()
     texts = [row["text"] for row in rows]
     core = Core.load()
@@ -277,7 +278,7 @@ async def amain(quick: bool) -> dict[str, Any]:
     warmup, rounds = workload(texts)
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="recovery-bench-e2e-") as tmp:
-        for kind, experiments in QUICK_PLAN if quick else PLAN:
+        for kind, experiments in plan or (QUICK_PLAN if quick else PLAN):
             name = "+".join((kind, *experiments))
             result = await run_once(kind, experiments, warmup, rounds, expected, Path(tmp))
             runs[name].append(result)
@@ -287,9 +288,9 @@ async def amain(quick: bool) -> dict[str, Any]:
                   f"overdose first-request check {result['overdose_first_request_ok']}",
                   flush=True)
     variants = {name: pooled(rs) for name, rs in runs.items()}
-    floor = variants["echo"]
+    floor = variants.get("echo")
     for name, v in variants.items():
-        if name != "echo":
+        if floor is not None and name != "echo":
             v["vs_echo"] = ratios(v, floor)
     return {
         "load": {"chats": CHATS, "bursts": ROUNDS, "pause_s": PAUSE_S,
@@ -302,8 +303,16 @@ async def amain(quick: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = cli(__doc__.splitlines()[0]).parse_args()
-    write_result(asyncio.run(amain(args.quick)), args.out)
+    parser = cli(__doc__.splitlines()[0])
+    parser.add_argument("--plan", help="comma-separated runs instead of the default plan, "
+                        "e.g. 'recovery,echo' or 'recovery+no_overall_limit' (profiling: set "
+                        "BENCH_PROFILE=/path/file.prof to cProfile the bot process)")
+    args = parser.parse_args()
+    plan = None
+    if args.plan:
+        plan = tuple((item.split("+")[0], tuple(item.split("+")[1:]))
+                     for item in args.plan.split(","))
+    write_result(asyncio.run(amain(args.quick, plan)), args.out)
 
 
 if __name__ == "__main__":

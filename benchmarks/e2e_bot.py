@@ -10,11 +10,8 @@ KIND:
   at a time) and the same ``start_polling`` arguments as ``serve``;
 - ``echo_limited``: ``echo`` plus the same ``AIORateLimiter`` as the real application.
 
-Experiments (``--experiment``, real application only; see experiments.py):
-- ``no_overall_limit``: AIORateLimiter without its overall 30 messages/s bucket (429 handling
-  and the group limit stay);
-- ``safety_only_urgency``: the per-chat update processor's urgency test runs only the safety
-  check instead of a full ``Core.handle``.
+Experiments (``--experiment NAME``, applied in this process before the application is built):
+``no_overall_limit``, ``urgent_first``, ``sniffio``; see experiments.py.
 
 Both kinds get one extra TypeHandler in a later handler group that prints ``done <update_id>``
 when the update's handlers have finished (the driver's signal that an update is handled), and
@@ -25,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
 import benchlib  # noqa: F401  (puts the repo on sys.path)
+from experiments import EXPERIMENTS
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -98,23 +97,15 @@ async def serve_echo(application: Application, stop: asyncio.Event) -> None:  # 
         await application.stop()
 
 
-def patch_no_overall_limit() -> None:
-    real = app_module.AIORateLimiter
-
-    def limiter(**kwargs: object) -> AIORateLimiter:
-        return real(overall_max_rate=0, **kwargs)  # type: ignore[arg-type]
-
-    app_module.AIORateLimiter = limiter  # type: ignore[assignment,misc]
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("kind", choices=("recovery", "echo", "echo_limited"))
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--experiment", action="append", default=[],
-                        choices=("no_overall_limit", "safety_only_urgency"))
+    parser.add_argument("--experiment", action="append", default=[], choices=EXPERIMENTS)
     args = parser.parse_args()
+    for name in args.experiment:
+        EXPERIMENTS[name]()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -122,14 +113,8 @@ async def main() -> None:
         loop.add_signal_handler(signum, stop.set)
 
     if args.kind == "recovery":
-        if "no_overall_limit" in args.experiment:
-            patch_no_overall_limit()
         application = app_module.build_application(Core.load(), TOKEN, args.base_url,
                                                    args.state_dir)
-        if "safety_only_urgency" in args.experiment:
-            from experiments import safety_only_urgency
-
-            safety_only_urgency(application)
         application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
         await app_module.serve(application, stop, poll_timeout=POLL_TIMEOUT,
                                ready=lambda: say("ready"))
@@ -140,4 +125,16 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    profile_to = os.environ.get("BENCH_PROFILE")  # cProfile the whole bot process into a file
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            asyncio.run(main())
+        finally:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+    else:
+        asyncio.run(main())

@@ -1,36 +1,149 @@
-"""Local experiments for fixes proposed in bot/ (applied in the benchmark process only).
+"""Local experiments for fixes proposed outside benchmarks/ (applied in a benchmark process only).
 
-Nothing here edits bot/: each experiment swaps one object of an already built Core or
-Application, so the benchmarks can show before/after numbers on the same content, in the same
-process. README.md ("Bottlenecks and proposed fixes") describes the change each one stands for.
+Nothing here edits bot/ or the venv: each experiment patches one object in the process that
+runs it (``e2e_bot.py --experiment NAME``), so ``bench_e2e.py`` shows before/after figures on
+the same load in the same run. README.md ("Bottlenecks and proposed fixes") describes the real
+change each one stands for.
 
-- ``safety_only_urgency(application)``: ``Shell.is_urgent`` decides with normalise + safety check
-  (what decides the overdose/crisis route) instead of a full ``Core.handle`` that ``on_text``
-  then repeats.
+- ``no_overall_limit``: ``AIORateLimiter(overall_max_rate=0)``: no 30 messages/s bucket
+  (Telegram's 429 answers are still waited out; the per-group limit stays). An upper bound of
+  what the limiter costs, not a proposal: it ignores Telegram's broadcast limit.
+- ``urgent_first``: the proposal. Overdose and crisis replies skip the overall 30/s bucket (they
+  still wait out a 429 ``retry_after`` like every request); every other reply is limited as
+  before. Delivery marks its urgent sends in a ContextVar; a subclass of AIORateLimiter reads it.
+- ``urgent_yield``: the second half of the proposal. In ``PerChatUpdateProcessor.process_update``
+  a non-urgent update yields to the event loop once (``await asyncio.sleep(0)``) before it is
+  handled, so that when one getUpdates batch brings many updates, every overdose/crisis update
+  of the batch is handled (and its reply sent) before the others start their work.
+- ``urgent_gate``: like ``urgent_yield``, and non-urgent updates also wait (at most
+  ``GATE_MAX_WAIT`` seconds) while any urgent update is being handled, so the overdose replies
+  of a burst are sent before any other reply's work resumes.
+- ``sniffio``: makes ``import sniffio`` succeed (a stub answering "asyncio"). httpcore 1.0 runs
+  ``import sniffio`` every time it creates a lock or event (several per request); sniffio is not
+  installed in this venv (httpx 0.28 no longer depends on it), so every request pays failed
+  imports that walk sys.path. Proposal: add ``sniffio`` to the dependencies.
 """
 
 from __future__ import annotations
 
+import contextvars
+import sys
+import types
 from typing import Any
 
+URGENT = contextvars.ContextVar("recovery_bench_urgent", default=False)
 
-def safety_only_urgency(application: Any) -> None:
-    """Replace the Shell's urgency test (held by the PerChatUpdateProcessor) for free text:
-    normalise + safety check only."""
-    from bot.telegram.shell import shell_of
 
-    shell = shell_of(application)
-    original = shell.is_urgent
-    core = shell.core
+def no_overall_limit() -> None:
+    import bot.telegram.app as app_module
 
-    def is_urgent(update: object) -> bool:
-        message = getattr(update, "effective_message", None)
-        text = (message.text or message.caption or "") if message is not None else ""
-        if getattr(update, "callback_query", None) is not None or text.startswith("/"):
-            return original(update)
-        if not text.strip():
-            return False
-        normalised = core.normalise(text)
-        return bool(normalised.tokens) and core.safety.check(normalised).route is not None
+    real = app_module.AIORateLimiter
 
-    application.update_processor._is_urgent = is_urgent
+    def limiter(**kwargs: Any) -> Any:
+        return real(overall_max_rate=0, **kwargs)
+
+    app_module.AIORateLimiter = limiter  # type: ignore[assignment,misc]
+
+
+def urgent_first() -> None:
+    from telegram.ext import AIORateLimiter
+
+    import bot.telegram.app as app_module
+    from bot.telegram.delivery import Delivery
+
+    class UrgentFirstRateLimiter(AIORateLimiter):  # type: ignore[misc]
+        async def _run_request(self, chat: bool, *args: Any, **kwargs: Any) -> Any:
+            # chat=False: PTB applies no overall bucket (only retry_after and group limits)
+            return await super()._run_request(chat and not URGENT.get(), *args, **kwargs)
+
+    send_text = Delivery.send_text
+
+    async def marked_send_text(self: Delivery, *args: Any, urgent: bool = False,
+                               **kwargs: Any) -> Any:
+        token = URGENT.set(urgent)
+        try:
+            return await send_text(self, *args, urgent=urgent, **kwargs)
+        finally:
+            URGENT.reset(token)
+
+    Delivery.send_text = marked_send_text  # type: ignore[method-assign]
+    app_module.AIORateLimiter = UrgentFirstRateLimiter  # type: ignore[misc]
+
+
+def urgent_yield() -> None:
+    import asyncio
+
+    from telegram.ext import BaseUpdateProcessor
+
+    from bot.telegram import concurrency
+
+    async def process_update(self: Any, update: object, coroutine: Any) -> None:
+        # bot/telegram/concurrency.py's PerChatUpdateProcessor.process_update plus one line
+        chat_id = concurrency._chat_id(update)
+        if chat_id is None or self._urgent(update):
+            await BaseUpdateProcessor.process_update(self, update, coroutine)
+            return
+        await asyncio.sleep(0)  # the added line: urgent updates of this batch go first
+        queue = self._queues.setdefault(chat_id, concurrency._ChatQueue())
+        queue.users += 1
+        try:
+            async with queue.lock:
+                await BaseUpdateProcessor.process_update(self, update, coroutine)
+        finally:
+            queue.users -= 1
+            if queue.users == 0:
+                del self._queues[chat_id]
+
+    concurrency.PerChatUpdateProcessor.process_update = process_update  # type: ignore[method-assign]
+
+
+GATE_MAX_WAIT = 1.0
+
+
+def urgent_gate() -> None:
+    import asyncio
+    import contextlib
+
+    from telegram.ext import BaseUpdateProcessor
+
+    from bot.telegram import concurrency
+
+    async def process_update(self: Any, update: object, coroutine: Any) -> None:
+        if not hasattr(self, "_calm"):
+            self._calm, self._urgent_running = asyncio.Event(), 0
+            self._calm.set()
+        chat_id = concurrency._chat_id(update)
+        if chat_id is None or self._urgent(update):
+            self._urgent_running += 1
+            self._calm.clear()
+            try:
+                await BaseUpdateProcessor.process_update(self, update, coroutine)
+            finally:
+                self._urgent_running -= 1
+                if not self._urgent_running:
+                    self._calm.set()
+            return
+        await asyncio.sleep(0)  # let the urgent updates of this batch register first
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), GATE_MAX_WAIT)
+        queue = self._queues.setdefault(chat_id, concurrency._ChatQueue())
+        queue.users += 1
+        try:
+            async with queue.lock:
+                await BaseUpdateProcessor.process_update(self, update, coroutine)
+        finally:
+            queue.users -= 1
+            if queue.users == 0:
+                del self._queues[chat_id]
+
+    concurrency.PerChatUpdateProcessor.process_update = process_update  # type: ignore[method-assign]
+
+
+def sniffio() -> None:
+    stub = types.ModuleType("sniffio")
+    stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
+    sys.modules.setdefault("sniffio", stub)
+
+
+EXPERIMENTS = {"no_overall_limit": no_overall_limit, "urgent_first": urgent_first,
+               "urgent_yield": urgent_yield, "urgent_gate": urgent_gate, "sniffio": sniffio}
