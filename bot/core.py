@@ -52,6 +52,8 @@ class Core:
                 for group in rule.all:
                     for phrase in group:
                         priority.update(to_tokens(phrase))
+                for phrase in (*rule.unless, *rule.unless_next, *rule.unless_prev):
+                    examples.update(to_tokens(phrase))  # known: "nooooon" is "noon"
         priority.update(t for w in content.synonyms.domain for t in to_tokens(w))
         self.normalise = Normaliser(content.synonyms.replace, priority, examples,
                                     english_words())

@@ -230,6 +230,7 @@ _LEET = str.maketrans(
 )
 _ASCII_CONTROLS = {c: "\n" if c in (10, 11, 12, 13) else " " for c in (*range(32), 127)}
 _APOSTROPHES = re.compile(r"[’‘`´ʼʹ′]")
+_ELISION = re.compile(r"(?<![a-z])(qu|[cdjlmnst])'(?=[aeiouyh])")
 _OD_FORMS = re.compile(r"\bo\.?d\.?'?(d|ed|ing|in|s|es)?(?![a-z])")
 _OD_SUFFIX = {
     None: "od",
@@ -307,7 +308,8 @@ def _tokenize(text: str) -> _Tokens:
     if leet:
         text = _LONE_LEET.sub(lambda m: m.group(1).translate(_LEET), text)
     text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
-    text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)
+    text = _ELISION.sub(r"\1 ", text)  # French "d'en finir", "l'heroine": two words
+    text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)  # "can't" -> "cant"
     text = re.sub(r"(?<=[a-z])\.(?=[a-z]\b)", "", text)  # "o.d" -> "od", "w.d" -> "wd"
     text = _GAP.sub(" \x00 ", text)
     text = _NON_WORD.sub(" ", text)

@@ -312,3 +312,165 @@ def test_disguised_emergency_routes_like_the_original(core, transform, text, lab
     assert disguised != text
     route = core.classify(disguised).route
     assert route == expected_route(labels), f"{text!r} as {disguised!r} -> {route}"
+
+
+# --- new phrasings: tests/data/overdose_phrases.txt and crisis_phrases.txt ---------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def read_phrases(name: str) -> list[str]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _phrase_cases(name: str) -> list:
+    return [
+        pytest.param(text, id=f"{n:02d}-{_slug(text)}")
+        for n, text in enumerate(read_phrases(name), 1)
+    ]
+
+
+def test_phrase_files_are_big_enough_to_mean_something():
+    assert len(read_phrases("overdose_phrases.txt")) >= 40
+    assert len(read_phrases("crisis_phrases.txt")) >= 40
+
+
+def test_phrase_files_are_not_copies_of_the_dev_set():
+    if not DEV.is_file():
+        pytest.skip(f"no {DEV}")
+    dev = {
+        json.loads(line)["text"].strip().lower()
+        for line in DEV.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    phrases = read_phrases("overdose_phrases.txt") + read_phrases("crisis_phrases.txt")
+    copied = [p for p in phrases if p.removeprefix("[overdose] ").lower() in dev]
+    assert not copied
+
+
+@pytest.mark.parametrize("text", _phrase_cases("overdose_phrases.txt"))
+def test_new_overdose_phrasings_get_the_overdose_reply(core, text):
+    reply = core.handle(text, "US")
+    assert reply.route == "overdose", (text, core.normalise(text).text)
+    assert "911" in reply.messages[0]
+
+
+@pytest.mark.parametrize("text", _phrase_cases("crisis_phrases.txt"))
+def test_new_suicidal_phrasings_get_the_crisis_reply(core, text):
+    want = "crisis"
+    if text.startswith("[overdose] "):
+        text, want = text.removeprefix("[overdose] "), "overdose"
+    reply = core.handle(text, "US")
+    assert reply.route == want, (text, core.normalise(text).text)
+    if want == "overdose":  # the emergency first, then the crisis line
+        assert "911" in reply.messages[0]
+        assert any("988" in m for m in reply.messages[1:])
+    else:
+        assert "988" in reply.messages[0]
+
+
+# --- other languages: the reply may be English, the number must be local ----------------
+
+EMERGENCY = {"ES": ("112",), "FR": ("15", "112"), "DE": ("112",), None: ("112",)}
+OTHER_LANGUAGES = [
+    # (language, country, text, route)
+    ("es", "ES", "sobredosis", "overdose"),
+    ("es", "ES", "creo que mi hermano tiene una sobredosis", "overdose"),
+    ("es", "ES", "no respira", "overdose"),
+    ("es", "ES", "mi novia no respira y no despierta", "overdose"),
+    ("es", "ES", "tiene los labios azules", "overdose"),
+    ("es", "ES", "está inconsciente", "overdose"),
+    ("es", "ES", "quiero morir", "crisis"),
+    ("es", "ES", "me quiero matar", "crisis"),
+    ("es", "ES", "voy a suicidarme", "crisis"),
+    ("es", "ES", "no quiero vivir más", "crisis"),
+    ("fr", "FR", "surdose", "overdose"),
+    ("fr", "FR", "mon copain fait une overdose", "overdose"),
+    ("fr", "FR", "il ne respire plus", "overdose"),
+    ("fr", "FR", "elle est inconsciente et ne réagit pas", "overdose"),
+    ("fr", "FR", "ses lèvres sont bleues", "overdose"),
+    ("fr", "FR", "je veux mourir", "crisis"),
+    ("fr", "FR", "je vais me suicider", "crisis"),
+    ("fr", "FR", "il veut se suicider", "crisis"),
+    ("fr", "FR", "j'ai envie d'en finir avec la vie", "crisis"),
+    ("de", "DE", "Überdosis", "overdose"),
+    ("de", "DE", "mein Freund hat eine Überdosis genommen", "overdose"),
+    ("de", "DE", "er atmet nicht", "overdose"),
+    ("de", "DE", "sie ist bewusstlos", "overdose"),
+    ("de", "DE", "seine Lippen sind blau", "overdose"),
+    ("de", "DE", "ich will sterben", "crisis"),
+    ("de", "DE", "ich bringe mich um", "crisis"),
+    ("de", "DE", "ich will nicht mehr leben", "crisis"),
+    ("pt", None, "overdose", "overdose"),
+    ("pt", None, "meu irmão teve uma overdose", "overdose"),
+    ("pt", None, "ele não respira", "overdose"),
+    ("pt", None, "ela não acorda", "overdose"),
+    ("pt", None, "está com os lábios roxos", "overdose"),
+    ("pt", None, "quero morrer", "crisis"),
+    ("pt", None, "vou me matar", "crisis"),
+    ("pt", None, "não quero mais viver", "crisis"),
+]
+
+
+def _number_in(number: str, html: str) -> bool:
+    return re.search(rf"(?<!\d){number}(?!\d)", html) is not None
+
+
+@pytest.mark.parametrize(
+    ("country", "text", "route"),
+    [pytest.param(c, t, r, id=f"{lang}-{r}-{_slug(t)}") for lang, c, t, r in OTHER_LANGUAGES],
+)
+def test_other_languages_route_and_show_the_local_emergency_number(core, country, text, route):
+    reply = core.handle(text, country)
+    assert reply.route == route, (text, core.normalise(text).text)
+    first = reply.messages[0]
+    assert any(_number_in(n, first) for n in EMERGENCY[country]), first[:300]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "esto va a matarme de risa",
+        "essa fila vai me matar",
+        "ça va me tuer ce boulot",
+        "je veux en finir avec l'héroïne",
+        "quiero dejar la heroína",
+        "ich bin todmüde",
+    ],
+)
+def test_idioms_in_other_languages_stay_calm(core, text):
+    assert core.classify(text).route not in ("overdose", "crisis")
+
+
+# --- long messages ------------------------------------------------------------------------
+
+
+def test_the_neutral_filler_is_calm_on_its_own(core):
+    rng = random.Random("filler")
+    for _ in range(5):
+        filler = neutral_text(rng, 3000)
+        assert core.classify(filler).route in ("answer", "clarify", "fallback")
+
+
+@pytest.mark.parametrize(
+    ("filler", "text"),
+    [
+        ("We got a new puppy and the dog sleeps all day.", "my roommate is blue"),
+        ("I spent too much time at work and the car broke down.", "i took too much"),
+        ("The sky was grey all week and my laptop is not responding.", "she's not breathing"),
+        ("We watched a movie about breathing exercises and yoga.", "his breathing is so slow"),
+    ],
+)
+def test_words_that_excuse_a_phrase_only_count_near_it(core, filler, text):
+    """ "my laptop is not responding" is calm, but the word "laptop" three sentences
+    earlier does not make "she's not breathing" calm."""
+    message = " ".join([filler] * 6 + [NEUTRAL[0], text, "please help"])
+    assert core.classify(message).route == "overdose"
+
+
+def test_transforms_are_deterministic():
+    for name in TRANSFORMS:
+        assert apply(name, "my friend is not breathing") == apply(
+            name, "my friend is not breathing"
+        )
