@@ -140,3 +140,4 @@ class SynonymsFile(Strict):
     stopwords: list[NonEmpty] = []
     out_of_scope: list[NonEmpty] = []
     domain: list[NonEmpty] = []
+    vague: list[NonEmpty] = []

@@ -23,9 +23,10 @@ from bot.yaml_source import ContentError
 __all__ = ["Classification", "ContentError", "Core"]
 
 # Tuned on ../shared/eval/dev.jsonl (see README, "Matching"): scores are 0-100.
-ANSWER_MIN = 38.0  # top score needed for a confident answer
-ANSWER_MARGIN = 1.0  # ... and its lead over the best intent with another parent
+ANSWER_MIN = 42.0  # top score needed for a confident answer
+ANSWER_MARGIN = 2.0  # ... and its lead over the best intent with another parent
 CLARIFY_MIN = 30.0  # below this: fallback
+KNOWN_MIN = 0.3  # an answer needs most of the message's meaningful words to be topic words
 CLARIFY_OPTIONS = 3
 
 
@@ -66,6 +67,7 @@ class Core:
             content.synonyms.stopwords,
             content.synonyms.out_of_scope,
             content.synonyms.domain,
+            content.synonyms.vague,
         )
         self.renderer = Renderer(resp, content.crisis_lines)
         self.resolver = CountryResolver(content.crisis_lines.countries)
@@ -127,6 +129,9 @@ class Core:
     # --- the path of a message ----------------------------------------------
 
     def classify(self, text: str) -> Classification:
+        command = text.strip().split(maxsplit=1)[0].split("@")[0].casefold() if text.strip() else ""
+        if command == "/start":  # the start command typed as text is a greeting
+            return Classification("answer", "greeting", 100.0, ())
         message = self.normalise(text)
         if not message.tokens:
             return Classification("fallback", None, 0.0, ())
@@ -141,13 +146,14 @@ class Core:
                       if parent_of(c[0], REQUIRED_INTENTS) == safety.exempt_intent]
             intent = family[0][0] if family else safety.exempt_intent
             return Classification("answer", intent, 100.0, match.scores)
-        if not match.scores:
-            return Classification("fallback", None, 0.0, ())
+        if not match.scores or match.vague:
+            return Classification("fallback", None, 0.0, match.scores)
         top, score = match.scores[0]
         top_parent = parent_of(top, REQUIRED_INTENTS)
         rival = next((s for i, s in match.scores[1:]
                       if parent_of(i, REQUIRED_INTENTS) != top_parent), 0.0)
-        if match.in_scope and score >= ANSWER_MIN and score - rival >= ANSWER_MARGIN:
+        if (match.in_scope and score >= ANSWER_MIN and score - rival >= ANSWER_MARGIN
+                and match.known >= KNOWN_MIN):
             return Classification("answer", top, score, match.scores)
         if score >= CLARIFY_MIN:
             return Classification("clarify", top, score, match.scores)

@@ -32,6 +32,8 @@ SHARED_CANDIDATES = 80  # examples sharing the most meaningful words considered 
 class Match:
     scores: tuple[tuple[str, float], ...]  # best first
     in_scope: bool  # False: the message looks like another subject entirely
+    known: float = 1.0  # share (0-1) of the message's meaningful words any topic uses
+    vague: bool = False  # only words like "info", "what now", "tell me more"
 
     @property
     def top(self) -> tuple[str, float] | None:
@@ -50,7 +52,9 @@ def parent_of(intent: str, required: Iterable[str]) -> str:
 class Matcher:
     def __init__(self, normalise: Normaliser, examples: Mapping[str, Sequence[str]],
                  keywords: Mapping[str, Sequence[str]], stopwords: Iterable[str],
-                 out_of_scope: Iterable[str], domain: Iterable[str]):
+                 out_of_scope: Iterable[str], domain: Iterable[str],
+                 vague: Iterable[str] = ()):
+        self.vague = frozenset(t for w in vague for t in normalise(w).tokens)
         self.stopwords = frozenset(t for w in stopwords for t in normalise(w).tokens)
         self.intents = tuple(sorted(examples))
         self.out_of_scope = tuple(p for p in (normalise(w).tokens for w in out_of_scope) if p)
@@ -163,7 +167,10 @@ class Matcher:
         other_subject = any(p[0] in present and _contains(message.tokens, p)
                             for p in self.out_of_scope)
         in_scope = not other_subject or bool(set(message.words) & self.domain)
-        return Match(scores, in_scope=in_scope)
+        known = sum(w for t, w in weights.items() if t in self._intents_with) / query_weight
+        vague = not any(keyword) and all(
+            t in self.vague or t in self.stopwords for t in message.tokens)
+        return Match(scores, in_scope=in_scope, known=known, vague=vague)
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
