@@ -26,7 +26,7 @@ __all__ = ["Classification", "ContentError", "Core"]
 ANSWER_MIN = 42.0  # top score needed for a confident answer
 ANSWER_MARGIN = 2.0  # ... and its lead over the best intent with another parent
 CLARIFY_MIN = 30.0  # below this: fallback
-KNOWN_MIN = 0.3  # an answer needs most of the message's meaningful words to be topic words
+KNOWN_MIN = 0.3  # an answer needs a fair share of the message's meaningful words to be topic words
 CLARIFY_OPTIONS = 3
 
 
