@@ -9,7 +9,10 @@ For each content size (shipped, and the example phrases multiplied x10 and x100 
 - ``warm``: further passes with the caches filled;
 - ``stages``: warm cost of normalise / safety check / matcher separately (the matcher only
   for messages the safety check lets through, as in ``Core.classify``);
-- ``overdose``: warm cost of the messages ``Core.handle`` routes ``overdose``.
+- ``overdose``: warm cost of the messages ``Core.handle`` routes ``overdose``;
+- ``accuracy``: the dev-set metrics (``bot.evaluate``) with this content;
+- ``bounded_matcher``: the same after ``experiments.bounded_matcher`` (the proposed fix for
+  the growth with content) replaced the Core's matcher: cost and accuracy.
 
 Every message is timed individually with two clocks, and the passes are pooled:
 ``time.perf_counter_ns`` (wall: what a user waits, inflated when other processes share the
@@ -25,10 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, cli, load_dev, loadavg, proc_rss_kb, summary, write_result
+from benchlib import DEV_SET, REPO, cli, load_dev, loadavg, proc_rss_kb, summary, write_result
+from experiments import bounded_matcher
 from synth_content import build
 
 from bot.core import Core
+from bot.evaluate import evaluate
 
 NS_TO_MS = 1e-6
 # (factor, cold passes, warm passes)
@@ -68,6 +73,17 @@ def stages(core: Core, texts: list[str]) -> dict[str, Any]:
             "match": summary(match, NS_TO_MS)}
 
 
+def accuracy(core: Core) -> dict[str, str]:
+    """The dev-set metrics (bot.evaluate) as "correct/total" strings."""
+    r = evaluate(core, DEV_SET)
+    alarms = r.false_alarm.total - r.false_alarm.correct
+    return {"overdose_recall": f"{r.overdose.correct}/{r.overdose.total}",
+            "crisis_recall": f"{r.crisis.correct}/{r.crisis.total}",
+            "false_alarms": f"{alarms}/{r.false_alarm.total}",
+            "intent_accuracy": f"{r.intent.correct}/{r.intent.total}",
+            "out_of_scope": f"{r.out_of_scope.correct}/{r.out_of_scope.total}"}
+
+
 def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
             texts: list[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -102,7 +118,22 @@ def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
         "overdose_warm": summary(od, NS_TO_MS),
         "overdose_warm_cpu": summary(od_cpu, NS_TO_MS),
         "stages": stages(core, texts),
+        "accuracy": accuracy(core),
     }
+    # experiments.bounded_matcher: the proposed fix for growth, on the same loaded Core
+    t0 = time.perf_counter()
+    bounded_matcher(core)
+    build_s = time.perf_counter() - t0
+    one_pass(core, texts, [], [])
+    b_wall: list[int] = []
+    b_cpu: list[int] = []
+    for _ in range(max(1, warm_passes // 2)):
+        one_pass(core, texts, b_wall, b_cpu)
+    result["bounded_matcher"] = {"build_s": round(build_s, 3),
+                                 "warm": summary(b_wall, NS_TO_MS),
+                                 "warm_cpu": summary(b_cpu, NS_TO_MS),
+                                 "match": stages(core, texts)["match"],
+                                 "accuracy": accuracy(core)}
     del core
     return result
 

@@ -18,6 +18,13 @@ change each one stands for.
 - ``urgent_gate``: like ``urgent_yield``, and non-urgent updates also wait (at most
   ``GATE_MAX_WAIT`` seconds) while any urgent update is being handled, so the overdose replies
   of a burst are sent before any other reply's work resumes.
+- ``bounded_matcher(core)`` (core benchmark, not e2e): the matcher's per-message work no longer
+  grows with the number of examples. Candidates = the examples listed in *capped* postings: per
+  word at most ``POSTINGS_CAP`` examples, taken round robin over the intents that use the word,
+  each intent's fewest-word examples (distinct word sets) first; the Dice overlap is then computed exactly for the candidates, and the
+  character-level top 40 is taken among the candidates instead of over every example. Scores
+  are otherwise those of ``bot.matcher.Matcher.match`` (as of commit 28074c2): a copy of it with
+  the candidate step changed.
 - ``sniffio``: makes ``import sniffio`` succeed (a stub answering "asyncio"). httpcore 1.0 runs
   ``import sniffio`` every time it creates a lock or event (several per request); sniffio is not
   installed in this venv (httpx 0.28 no longer depends on it), so every request pays failed
@@ -143,6 +150,93 @@ def sniffio() -> None:
     stub = types.ModuleType("sniffio")
     stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
     sys.modules.setdefault("sniffio", stub)
+
+
+POSTINGS_CAP = 64
+
+
+def bounded_matcher(core: Any) -> None:
+    import itertools
+    from collections import defaultdict
+
+    from rapidfuzz import fuzz, process
+
+    from bot import matcher as m
+
+    built = core.matcher
+
+    class BoundedMatcher(type(built)):  # type: ignore[misc]
+        def __init__(self) -> None:  # adopt the built tables, add capped postings
+            self.__dict__.update(built.__dict__)
+            self._token_sets = [frozenset(t.split()) for t in self._texts]
+            capped: dict[str, list[int]] = {}
+            for token, postings in self._postings.items():
+                groups: dict[int, list[int]] = defaultdict(list)
+                for i in postings:
+                    groups[self._owners[i]].append(i)
+                ranked: list[list[int]] = []
+                for members in groups.values():
+                    seen: set[frozenset[str]] = set()
+                    distinct, repeats = [], []
+                    for i in sorted(members, key=lambda i: (self._weights[i], i)):
+                        (repeats if self._token_sets[i] in seen else distinct).append(i)
+                        seen.add(self._token_sets[i])
+                    ranked.append(distinct + repeats)
+                # round robin over the intents: each gets its fewest-word examples first
+                kept = [i for row in itertools.zip_longest(*ranked) for i in row
+                        if i is not None][:POSTINGS_CAP]
+                capped[token] = kept
+            self._capped = capped
+
+        def match(self, message: Any, limit: int = 5) -> Any:
+            tokens = self._content(message.tokens)[:m.MAX_QUERY_TOKENS]
+            if not tokens:
+                return m.Match((), in_scope=False)
+            n = len(self.intents)
+            unique = list(dict.fromkeys(tokens))
+            weights = {t: self._idf.get(t, self._unknown_idf) for t in unique}
+            query_weight = sum(weights.values())
+            candidates = list(dict.fromkeys(i for t in unique for i in self._capped.get(t, ())))
+            dice = {}
+            for i in candidates:
+                ts = self._token_sets[i]
+                w = sum(weights[t] for t in unique if t in ts)
+                dice[i] = 200.0 * w / (query_weight + self._weights[i])
+            sorted_query = " ".join(sorted(tokens))
+            texts = [self._texts[i] for i in candidates]
+            char_level = {candidates[j]: score for _, score, j in process.extract(
+                sorted_query, texts, scorer=fuzz.ratio, limit=m.CHAR_CANDIDATES,
+                score_cutoff=m.SORT_CUTOFF)}
+            best_shared = sorted(dice, key=dice.__getitem__, reverse=True)[:m.SHARED_CANDIDATES]
+            example = [0.0] * n
+            for i in char_level.keys() | set(best_shared):
+                char = char_level.get(i)
+                if char is None:
+                    char = fuzz.ratio(sorted_query, self._texts[i])
+                score = (dice.get(i, 0.0) + char) / 2.0
+                owner = self._owners[i]
+                if score > example[owner]:
+                    example[owner] = score
+            overlap = [0.0] * n
+            for t, w in weights.items():
+                for i in self._intents_with.get(t, ()):
+                    overlap[i] += 100.0 * w / query_weight
+            keyword = [0.0] * n
+            present = set(message.tokens)
+            for first in present:
+                for kw, owner, weight in self._keywords.get(first, ()):
+                    if weight > keyword[owner] and m._contains(message.tokens, kw):
+                        keyword[owner] = weight
+            total = [m.W_EXAMPLE * e + m.W_OVERLAP * o + m.W_KEYWORD * k
+                     for e, o, k in zip(example, overlap, keyword, strict=True)]
+            order = sorted(range(n), key=lambda i: -total[i])[:limit]
+            scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
+            other_subject = any(p[0] in present and m._contains(message.tokens, p)
+                                for p in self.out_of_scope)
+            in_scope = not other_subject or bool(set(message.words) & self.domain)
+            return m.Match(scores, in_scope=in_scope)
+
+    core.matcher = BoundedMatcher()
 
 
 EXPERIMENTS = {"no_overall_limit": no_overall_limit, "urgent_first": urgent_first,
