@@ -37,7 +37,7 @@ from bot.evaluate import evaluate
 
 NS_TO_MS = 1e-6
 # (factor, cold passes, warm passes)
-PLAN = ((1, 3, 10), (10, 2, 5), (100, 1, 2))
+PLAN = ((1, 3, 10), (10, 2, 4), (100, 1, 1))
 QUICK_PLAN = ((1, 1, 2), (10, 1, 1))
 
 
