@@ -2,8 +2,7 @@
 
 Each message is sent through ``core.handle`` exactly as a shell would, and the tests look
 at what the person sees: the route, and whether the first message carries the number to
-call. Known misses are ``xfail(strict=True)`` with the failing input, so they flip to a
-failure (and the marker must go) the moment they are fixed.
+call. Wordings that were once missed stay here as plain tests, so they never come back.
 """
 
 from __future__ import annotations
@@ -137,10 +136,9 @@ def test_overdose_with_suicidal_intent_gets_both_numbers(core: Core, text: str) 
     assert any("116 123" in html_to_text(m) for m in reply.messages[1:])  # then Samaritans
 
 
-# --- messages the safety check still misses (reported; must be fixed in safety.yaml or
-# normalize.py, which this suite does not own) --------------------------------------------
+# --- new wordings found by blind test sets (once missed; now caught) ---------------------
 
-MISSED_OVERDOSE = [
+NEW_OVERDOSE_WORDINGS = [
     "she hit the fent and dropped",
     "he dropped after the shot and wont come round",
     "he won't come round",  # UK: "come round" = regain consciousness
@@ -155,13 +153,12 @@ MISSED_OVERDOSE = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="safety miss: overdose not detected (reported)")
-@pytest.mark.parametrize("text", MISSED_OVERDOSE)
-def test_known_overdose_misses(core: Core, text: str) -> None:
+@pytest.mark.parametrize("text", NEW_OVERDOSE_WORDINGS)
+def test_new_overdose_wordings_route_overdose(core: Core, text: str) -> None:
     assert core.handle(text, None).route == "overdose"
 
 
-MISSED_CRISIS = [
+NEW_CRISIS_WORDINGS = [
     "i hate my life i want out",
     "i'm going to jump",
     "life isn't worth it",
@@ -171,9 +168,8 @@ MISSED_CRISIS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="safety miss: suicidal message not detected (reported)")
-@pytest.mark.parametrize("text", MISSED_CRISIS)
-def test_known_crisis_misses(core: Core, text: str) -> None:
+@pytest.mark.parametrize("text", NEW_CRISIS_WORDINGS)
+def test_new_crisis_wordings_are_urgent(core: Core, text: str) -> None:
     assert core.handle(text, None).route in URGENT
 
 
@@ -231,12 +227,6 @@ def test_the_police_question_still_shows_the_emergency_number(core: Core) -> Non
     assert "000" in html_to_text(reply.messages[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="responses.yaml: the naloxone reply has no {emergency} number, although "
-    "safety.yaml says exempted naloxone questions 'still open with the emergency number' "
-    "(reported)",
-)
 def test_an_exempted_naloxone_question_still_shows_the_emergency_number(core: Core) -> None:
     reply = core.handle("is naloxone safe to give during an overdose", "GB")
     assert reply.route == "answer"
