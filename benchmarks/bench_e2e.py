@@ -19,7 +19,8 @@ was queued, minus the time it was queued. *Updates/s* = updates / the summed bur
 (queued -> last update of the burst handled). *Bot CPU ms per update* = the bot process's user
 + system CPU time over the measured bursts / updates (what the operator pays for; unaffected by
 other processes on the machine). For every overdose message the first request the bot makes
-for that chat must be the ``sendMessage`` of the overdose reply's first message.
+for that chat must be the ``sendMessage`` of the overdose reply's first message. The bot
+process also counts its ``import sniffio`` attempts (failed imports: see experiments.py).
 
 Runs alternate (echo, recovery, echo, recovery, ...) so that drifting background load hits
 both alike; figures of one kind are pooled over its runs.
@@ -34,6 +35,7 @@ import signal
 import sys
 import tempfile
 import time
+import timeit
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,6 @@ PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("recovery", ()),
     ("echo_limited", ()),
     ("recovery", ("urgent_first", "urgent_gate")),
-    ("recovery", ("sniffio",)),
 )
 QUICK_PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (("echo", ()), ("recovery", ()))
 
@@ -91,6 +92,7 @@ class BotProcess:
             self.args += ["--experiment", name]
         self.log = log
         self.done_at: dict[int, float] = {}
+        self.sniffio_lookups = 0
         self.ready = asyncio.Event()
         self._changed = asyncio.Event()
         self.proc: asyncio.subprocess.Process | None = None
@@ -119,6 +121,8 @@ class BotProcess:
                 self.done_at[int(parts[1])] = time.monotonic()
             elif parts[:1] == [b"ready"]:
                 self.ready.set()
+            elif parts[:1] == [b"sniffio_lookups"]:
+                self.sniffio_lookups = int(parts[1])
             self._changed.set()
 
     async def wait_done(self, update_ids: list[int], timeout: float) -> None:
@@ -142,7 +146,10 @@ class BotProcess:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-        self._reader.cancel()
+        try:
+            await asyncio.wait_for(self._reader, 5)  # the last lines (sniffio_lookups)
+        except TimeoutError:
+            self._reader.cancel()
 
 
 def workload(texts: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -221,6 +228,7 @@ async def run_once(kind: str, experiments: tuple[str, ...], warmup: list[str],
         "first_reply_s": first_reply,
         "overdose_first_reply_s": od_first_reply,
         "overdose_first_request_ok": [sum(od_checks), len(od_checks)] if od_checks else None,
+        "sniffio_lookups_per_update": round(bot.sniffio_lookups / (updates + CHATS), 1),
     }
 
 
@@ -248,6 +256,7 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "start_s_by_run": [r["start_s"] for r in runs],
         "overdose_first_request_ok": ([sum(x[0] for x in od_ok), sum(x[1] for x in od_ok)]
                                       if od_ok else None),
+        "sniffio_lookups_per_update": runs[0]["sniffio_lookups_per_update"],
     }
 
 
@@ -263,6 +272,25 @@ def ratios(ours: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
         "updates_per_s": r(floor["updates_per_s"], ours["updates_per_s"]),  # >1: we are slower
         "bot_cpu_per_update": r(ours["bot_cpu_ms_per_update"], floor["bot_cpu_ms_per_update"]),
     }
+
+
+def failed_import_us() -> float | None:
+    """What one failed ``import sniffio`` costs in this interpreter (None if it is installed)."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return None
+
+    def attempt() -> None:
+        try:
+            import sniffio  # noqa: F401
+        except ImportError:
+            pass
+
+    runs = 2000
+    return round(min(timeit.repeat(attempt, number=runs, repeat=3)) / runs * 1e6, 1)
 
 
 async def amain(quick: bool, plan: tuple[tuple[str, tuple[str, ...]], ...] | None = None
@@ -293,6 +321,7 @@ async def amain(quick: bool, plan: tuple[tuple[str, tuple[str, ...]], ...] | Non
         if floor is not None and name != "echo":
             v["vs_echo"] = ratios(v, floor)
     return {
+        "failed_import_sniffio_us": failed_import_us(),
         "load": {"chats": CHATS, "bursts": ROUNDS, "pause_s": PAUSE_S,
                  "updates_per_run": CHATS * ROUNDS,
                  "overdose_updates_per_run": sum(expected["route"][t] == "overdose"

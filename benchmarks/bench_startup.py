@@ -28,7 +28,7 @@ from benchlib import REPO, cli, loadavg, summary, write_result
 
 from bot.wordlist import english_words
 
-RUNS = 4
+RUNS = 3
 QUICK_RUNS = 2
 
 CORE_ONLY = """

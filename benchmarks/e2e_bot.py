@@ -15,7 +15,8 @@ Experiments (``--experiment NAME``, applied in this process before the applicati
 
 Both kinds get one extra TypeHandler in a later handler group that prints ``done <update_id>``
 when the update's handlers have finished (the driver's signal that an update is handled), and
-``ready`` once polling runs. SIGTERM stops the bot cleanly.
+``ready`` once polling runs. SIGTERM stops the bot cleanly; it then prints how many times it
+tried to import ``sniffio`` (``sniffio_lookups N``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ from pathlib import Path
 
 import benchlib  # noqa: F401  (puts the repo on sys.path)
 from experiments import EXPERIMENTS
+
+
+class SniffioLookups:
+    """Counts how often this process tries to import ``sniffio`` (httpcore does, per lock)."""
+
+    count = 0
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "sniffio":
+            SniffioLookups.count += 1
+
+
+sys.meta_path.insert(0, SniffioLookups())  # type: ignore[arg-type]
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -122,6 +136,7 @@ async def main() -> None:
         application = echo_application(args.base_url, limited=args.kind == "echo_limited")
         application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
         await serve_echo(application, stop)
+    say(f"sniffio_lookups {SniffioLookups.count}")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,13 @@ def e2e_section(e2e: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     lines += ["", "Per run (updates/s; first-reply p99 ms): " + "; ".join(
         f"`{n}` {v['updates_per_s_by_run']} {v['first_reply_p99_ms_by_run']}"
         for n, v in e2e["variants"].items())]
+    us = e2e.get("failed_import_sniffio_us")
+    if us:
+        lines += ["", "Failed `import sniffio` attempts per update (httpcore, sniffio not "
+                  f"installed), at {us} µs each here: " + "; ".join(
+                      f"`{n}` {v['sniffio_lookups_per_update']} "
+                      f"(~{v['sniffio_lookups_per_update'] * us / 1000:.2f} ms CPU)"
+                      for n, v in e2e["variants"].items())]
     rec = e2e["variants"].get("recovery", {})
     return lines, {"e2e": rec.get("vs_echo"), "e2e_rss": rec.get("bot_peak_rss_mb"),
                    "overdose_first": rec.get("overdose_first_request_ok")}
