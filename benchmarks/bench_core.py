@@ -12,7 +12,9 @@ For each content size (shipped, and the example phrases multiplied x10 and x100 
 - ``overdose``: warm cost of the messages ``Core.handle`` routes ``overdose``;
 - ``accuracy``: the dev-set metrics (``bot.evaluate``) with this content;
 - ``bounded_matcher``: the same after ``experiments.bounded_matcher`` (the proposed fix for
-  the growth with content) replaced the Core's matcher: cost and accuracy.
+  the growth with content) replaced the Core's matcher: cost and accuracy;
+- ``near_miss_guard``: dev-set accuracy after ``experiments.near_miss_guard`` (the proposed
+  fix for typo'd examples capturing safety words), with the shipped matcher.
 
 Every message is timed individually with two clocks, and the passes are pooled:
 ``time.perf_counter_ns`` (wall: what a user waits, inflated when other processes share the
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import DEV_SET, REPO, cli, load_dev, loadavg, proc_rss_kb, summary, write_result
-from experiments import bounded_matcher
+from experiments import bounded_matcher, near_miss_guard
 from synth_content import build
 
 from bot.core import Core
@@ -121,6 +123,7 @@ def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
         "accuracy": accuracy(core),
     }
     # experiments.bounded_matcher: the proposed fix for growth, on the same loaded Core
+    matcher = core.matcher
     t0 = time.perf_counter()
     bounded_matcher(core)
     build_s = time.perf_counter() - t0
@@ -134,6 +137,10 @@ def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
                                  "warm_cpu": summary(b_cpu, NS_TO_MS),
                                  "match": stages(core, texts)["match"],
                                  "accuracy": accuracy(core)}
+    # experiments.near_miss_guard: the proposed vocabulary fix, with the shipped matcher
+    core.matcher = matcher
+    removed = near_miss_guard(core)
+    result["near_miss_guard"] = {"words_removed": removed, "accuracy": accuracy(core)}
     del core
     return result
 

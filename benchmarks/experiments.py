@@ -25,6 +25,12 @@ change each one stands for.
   character-level top 40 is taken among the candidates instead of over every example. Scores
   are otherwise those of ``bot.matcher.Matcher.match`` (as of commit 28074c2): a copy of it with
   the candidate step changed.
+- ``near_miss_guard(core)`` (core benchmark): the Normaliser also keeps out of its vocabulary
+  an example word whose *squeezed* form (doubled letters collapsed) is one edit from a
+  priority (safety) word, as it already does for the word itself. Without it, a typo'd example
+  such as "ovrrddose" becomes vocabulary and a user's "ovrdose" is squeezed onto it instead of
+  being corrected to "overdose". Applied to a loaded Core (vocabulary and lookup tables
+  rebuilt, caches cleared); the matcher keeps its tables, so only routing/normalising change.
 - ``sniffio``: makes ``import sniffio`` succeed (a stub answering "asyncio"). httpcore 1.0 runs
   ``import sniffio`` every time it creates a lock or event (several per request); sniffio is not
   installed in this venv (httpx 0.28 no longer depends on it), so every request pays failed
@@ -237,6 +243,40 @@ def bounded_matcher(core: Any) -> None:
             return m.Match(scores, in_scope=in_scope)
 
     core.matcher = BoundedMatcher()
+
+
+def near_miss_guard(core: Any) -> int:
+    """Apply the guard to ``core.normalise``; return how many words left the vocabulary."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    from bot.normalize import squeeze, to_tokens
+
+    content, n = core.content, core.normalise
+    top: set[str] = set()  # the priority words, as Core.__init__ collects them
+    for rules in (content.safety.overdose, content.safety.crisis):
+        for rule in rules:
+            for group in rule.all:
+                for phrase in group:
+                    top.update(to_tokens(phrase))
+    top.update(t for w in content.synonyms.domain for t in to_tokens(w))
+    for key, value in n._phrases.items():
+        top.update(key)
+        top.update(value)
+    top_long = sorted(w for w in top if len(w) >= 5 and w.isalpha())
+    extra = {w for w in n.vocabulary - top - n._english
+             if len(w) >= 5 and w.isalpha() and squeeze(w) != w
+             and process.extractOne(squeeze(w), top_long, scorer=OSA.distance,
+                                    score_cutoff=1) is not None}
+    n.vocabulary = n.vocabulary - extra
+    n._squeezed = {}
+    for word in sorted(n.vocabulary):
+        n._squeezed.setdefault(squeeze(word), word)
+    n._candidates = sorted(w for w in n.vocabulary if len(w) >= 5 and w.isalpha())
+    for cache in ("correct", "_stretched", "_unglued"):
+        if hasattr(getattr(n, cache, None), "cache_clear"):
+            getattr(n, cache).cache_clear()
+    return len(extra)
 
 
 EXPERIMENTS = {"no_overall_limit": no_overall_limit, "urgent_first": urgent_first,

@@ -81,6 +81,16 @@ def core_section(core: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         lines += table(["content", "now: CPU p50 / p99", "bounded: CPU p50 / p99",
                         "matcher mean now / bounded", "accuracy now", "accuracy bounded",
                         "extra build s"], rows)
+    if any("near_miss_guard" in s for s in core["scales"]):
+        keys = ("overdose_recall", "crisis_recall", "false_alarms", "intent_accuracy",
+                "out_of_scope")
+        lines += ["", "Experiment `near_miss_guard` (proposed fix, see notes): dev-set accuracy "
+                  "(overdose / crisis / false alarms / intent / out of scope):", ""]
+        lines += table(["content", "accuracy now", "with the guard", "words kept out"],
+                       [[f"x{s['factor']}", " · ".join(s["accuracy"][k] for k in keys),
+                         " · ".join(s["near_miss_guard"]["accuracy"][k] for k in keys),
+                         s["near_miss_guard"]["words_removed"]]
+                        for s in core["scales"] if "near_miss_guard" in s])
     by = {s["factor"]: s for s in core["scales"]}
     checks = {}
     if 1 in by:
