@@ -43,16 +43,20 @@ PLAN = ((1, 3, 10), (10, 2, 4), (100, 1, 1))
 QUICK_PLAN = ((1, 1, 2), (10, 1, 1))
 
 
-def one_pass(core: Core, texts: list[str], wall: list[int], cpu: list[int]) -> None:
-    """Time every message with the wall clock and with this thread's CPU clock."""
+def one_pass(core: Core, texts: list[str], wall: list[int], cpu: list[int]) -> list[str]:
+    """Time every message with the wall clock and with this thread's CPU clock; return the
+    routes."""
     clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     handle = core.handle
+    routes = []
     for text in texts:
         w0, c0 = clock(), cpu_clock()
-        handle(text, None)
+        reply = handle(text, None)
         c1, w1 = cpu_clock(), clock()
         wall.append(w1 - w0)
         cpu.append(c1 - c0)
+        routes.append(reply.route)
+    return routes
 
 
 def stages(core: Core, texts: list[str]) -> dict[str, Any]:
@@ -101,8 +105,8 @@ def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
     warm: list[int] = []
     warm_cpu: list[int] = []
     for _ in range(warm_passes):
-        one_pass(core, texts, warm, warm_cpu)
-    overdose_idx = [i for i, t in enumerate(texts) if core.handle(t, None).route == "overdose"]
+        routes = one_pass(core, texts, warm, warm_cpu)
+    overdose_idx = [i for i, route in enumerate(routes) if route == "overdose"]
     od = [warm[p * len(texts) + i] for p in range(warm_passes) for i in overdose_idx]
     od_cpu = [warm_cpu[p * len(texts) + i] for p in range(warm_passes) for i in overdose_idx]
     rss, _ = proc_rss_kb(os.getpid())
