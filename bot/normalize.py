@@ -21,6 +21,7 @@ MAX_CHARS = 12_000  # Telegram caps messages at 4,096; anything longer is cut, n
 MAX_CORRECTIONS = 1_000  # tokens corrected per message (a 4,096-character message has fewer)
 MAX_STRETCHED_RUNS = 6  # doubled letters tried both ways in one word (2**6 spellings)
 MIN_GLUED = 8  # an unknown word this long may be words typed without spaces
+MAX_REPAIR_PIECES = 8  # pieces joined back when looking for a misspelt word in a split
 MAX_SEGMENTED = 300  # longest run of spaced-out letters split back into words
 
 # Capital letters of other scripts that look like Latin capitals. Folded before
@@ -254,10 +255,18 @@ _NUMBER_WORD = re.compile(
 _LONE_LEET = re.compile(r"(?<![a-z0-9])([1@])(?![a-z0-9])")  # "1 w@nt", "f1nd @ pulse"
 _NON_WORD = re.compile(r"[^a-z0-9/_\x00]+")
 _GAP = re.compile(r"[ \t]*\n\s*|[ \t]{2,}")  # wide gaps between spaced-out words
-_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?: [a-z0-9](?![a-z0-9])){2,}")
+_SPACED = re.compile(r"(?<![a-z0-9_/])[a-z0-9](?: [a-z0-9](?![a-z0-9_/])){2,}")
 _SPACED_PAIR = re.compile(r"(?:(?<=\x00 )|^)([a-z]) ([a-z])(?= \x00|$)")  # "i s" between gaps
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _DOUBLES = re.compile(r"([a-z])\1+")
+# One- and two-letter words a spaced-out or glued run may be split into.
+_SHORT_WORDS = frozenset({
+    "a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is",
+    "it", "me", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we",
+    # Spanish, French, German and Portuguese
+    "al", "da", "de", "du", "el", "em", "en", "er", "es", "et", "eu", "il", "je", "la", "le",
+    "lo", "mi", "ne", "os", "se", "si", "su", "te", "tu", "un", "ya", "yo",
+})  # fmt: skip
 JOINED = "\x01"  # marks a token made of spaced-out letters (it may hold several words)
 
 
@@ -320,9 +329,9 @@ def _tokenize(text: str) -> _Tokens:
     for raw in text.split():
         if raw == "\x00":
             continue
-        if raw.startswith(JOINED):
+        if JOINED in raw:
             joined.add(len(held))
-            raw = raw[1:]
+            raw = raw.replace(JOINED, "")
         held.append(_REPEATS.sub(r"\1\1", raw))
         plain.append(_REPEATS.sub(r"\1", raw))
     return _Tokens(plain, held, frozenset(joined), leet)
@@ -397,10 +406,17 @@ class Normaliser:
         return word in self.vocabulary or word in self._english
 
     def _word_piece(self, piece: str) -> bool:
-        """A piece a run of letters can be split into: a known word, not a stray letter
-        ("h" is slang for heroin, but an "h" cut from "ugh" is not)."""
+        """A piece a run of letters may be split into: a known word, "a", "i", a number."""
         if len(piece) == 1:
             return piece in ("a", "i")
+        return piece.isdigit() or self._known(piece)
+
+    def _explained(self, piece: str) -> bool:
+        """A piece that surely is a word: known and three letters or more, or a common
+        short word. Slang such as "od" or "h" found inside a run of letters ("p o d s",
+        "u g h") does not count: it would raise alarms that nobody typed."""
+        if len(piece) <= 2:
+            return piece in _SHORT_WORDS
         return piece.isdigit() or self._known(piece)
 
     def _correct(self, token: str) -> str:
@@ -415,9 +431,13 @@ class Normaliser:
         if len(token) < 5:
             return token
         best = self._nearest(token)
-        if best is None and squeeze(token) != token:  # "oovrdose": stretched and misspelt
-            short = squeeze(token)
+        short = squeeze(token)
+        if best is None and short != token and len(short) >= 6:
+            # "oovrdose": stretched and misspelt. Long words only: two changes to a short
+            # word reach slang such as "oding" from anything ("tddding").
             best = short if self._known(short) else self._nearest(short)
+            if best is not None and len(best) < 7:
+                best = None
         return best if best is not None else token
 
     def _nearest(self, token: str) -> str | None:
@@ -498,7 +518,7 @@ class Normaliser:
         if self._known(token):
             return [token]
         words = self._segment(token)
-        if words is not None and all(self._word_piece(w) for w in words):
+        if words is not None and all(self._explained(w) for w in words):
             return words
         fixed = self.correct(token)
         if self._known(fixed) or words is None:
@@ -508,10 +528,10 @@ class Normaliser:
         # that lent its first letter to the word before: "overdoses" "ypm" "to" "ms".
         i = 0
         while i < len(out):
-            if self._word_piece(out[i]):
+            if self._explained(out[i]):
                 i += 1
                 continue
-            for k in range(min(len(out), i + 4), i, -1):
+            for k in range(min(len(out), i + MAX_REPAIR_PIECES), i, -1):
                 tail = "".join(out[i:k])
                 prev = out[i - 1] if i else ""
                 tries = [(i, tail)]
@@ -525,6 +545,9 @@ class Normaliser:
                     out[j:k] = ([prev[:-1]] if j < i else []) + [word]
                     break
             i += 1
+        unexplained = sum(len(w) for w in out if not self._explained(w))
+        if unexplained * 3 > len(token):
+            return [fixed]  # mostly letters no word explains: leave them alone
         return out
 
     def _words(self, text: str) -> list[str]:
@@ -556,7 +579,7 @@ class Normaliser:
     def _unglue(self, token: str) -> tuple[str, ...]:
         """An unknown word that is several known words typed without spaces."""
         words = self._segment(token)
-        if words is None or not all(self._word_piece(w) for w in words):
+        if words is None or not all(self._explained(w) for w in words):
             return (token,)
         return tuple(words)
 
