@@ -215,6 +215,7 @@ _CONFUSABLES = str.maketrans(
         **{chr(0x1F170 + i): chr(97 + i) for i in range(26)},
     }
 )
+_KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")  # keycap emoji: a digit in a box
 _LEET = str.maketrans(
     {
         "0": "o",
@@ -275,6 +276,7 @@ def clean_unicode(text: str) -> str:
     text = text[:MAX_CHARS]
     if text.isascii():  # the common case: no Unicode work needed
         return text.translate(_ASCII_CONTROLS).casefold()
+    text = _KEYCAP.sub(r" \1 ", text)  # "took 5️⃣ pills", "took1️⃣too"
     text = unicodedata.normalize("NFKC", text.translate(_UPPER_CONFUSABLES))
     out = []
     for ch in text:
