@@ -40,8 +40,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchlib import BENCH, REPO, cli, load_dev, loadavg, proc_cpu_seconds, proc_rss_kb, summary
-from benchlib import write_result
+from benchlib import (
+    BENCH,
+    REPO,
+    cli,
+    load_dev,
+    loadavg,
+    proc_cpu_seconds,
+    proc_rss_kb,
+    summary,
+    write_result,
+)
 
 from bot.core import Core
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -284,7 +293,7 @@ def failed_import_us() -> float | None:
         return None
 
     def attempt() -> None:
-        try:
+        try:  # noqa: SIM105 - the plain statement is what httpcore runs
             import sniffio  # noqa: F401
         except ImportError:
             pass

@@ -4,14 +4,14 @@ Each run spawns a fresh interpreter (``sys.executable``, the venv's python) with
 
     from bot.core import Core; core = Core.load(); print("ready ...")
 
-and measures, from outside, the wall time from just before the spawn until the ``ready``
-line arrives on the pipe. The child also reports its own import and load times and the CPU
-time it used until ready (``time.process_time()``: interpreter start included; unlike the wall
-time it does not grow when other processes compete for the cores). After the child exits,
-``os.wait4`` gives its peak RSS (``ru_maxrss``) and total CPU time (teardown included). A second variant
-does what ``recovery-bot run`` does before it first contacts Telegram: import the Telegram
-shell too and ``build_application``. A third, ``experiment_faster_load``, is the proposed
-start-up fix (see FASTER_LOAD). One unmeasured run of each first (writes .pyc files).
+and measures, from outside, the wall time from just before the spawn until the ``ready`` line
+arrives on the pipe. The child also reports its own import and load times and the CPU time it
+used until ready (``time.process_time()``: interpreter start included; unlike the wall time it
+does not grow when other processes compete for the cores). After the child exits, ``os.wait4``
+gives its peak RSS (``ru_maxrss``) and total CPU time (teardown included). A second variant does
+what ``recovery-bot run`` does before it first contacts Telegram: import the Telegram shell too
+and ``build_application``. A third, ``experiment_faster_load``, is the proposed start-up fix
+(see FASTER_LOAD). One unmeasured run of each first (writes .pyc files).
 """
 
 from __future__ import annotations

@@ -30,19 +30,6 @@ from pathlib import Path
 
 import benchlib  # noqa: F401  (puts the repo on sys.path)
 from experiments import EXPERIMENTS
-
-
-class SniffioLookups:
-    """Counts how often this process tries to import ``sniffio`` (httpcore does, per lock)."""
-
-    count = 0
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "sniffio":
-            SniffioLookups.count += 1
-
-
-sys.meta_path.insert(0, SniffioLookups())  # type: ignore[arg-type]
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -58,6 +45,20 @@ import bot.telegram.app as app_module
 from bot.core import Core
 from bot.telegram.app import ALLOWED_UPDATES, BOOTSTRAP_RETRIES, POLL_TIMEOUT
 from bot.telegram.concurrency import DEFAULT_MAX_CONCURRENT
+
+
+class SniffioLookups:
+    """Counts how often this process tries to import ``sniffio`` (httpcore does, per lock)."""
+
+    count = 0
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "sniffio":
+            SniffioLookups.count += 1
+
+
+sys.meta_path.insert(0, SniffioLookups())  # type: ignore[arg-type]
+
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKEN12"
 DONE_GROUP = 99

@@ -21,10 +21,11 @@ change each one stands for.
 - ``bounded_matcher(core)`` (core benchmark, not e2e): the matcher's per-message work no longer
   grows with the number of examples. Candidates = the examples listed in *capped* postings: per
   word at most ``POSTINGS_CAP`` examples, taken round robin over the intents that use the word,
-  each intent's fewest-word examples (distinct word sets) first; the Dice overlap is then computed exactly for the candidates, and the
-  character-level top 40 is taken among the candidates instead of over every example. Scores
-  are otherwise those of ``bot.matcher.Matcher.match`` (as of commit 28074c2): a copy of it with
-  the candidate step changed.
+  each intent's fewest-word examples (distinct word sets) first; the Dice overlap is then
+  computed exactly for the candidates, and the character-level top 40 is taken among the
+  candidates instead of over every example. Scores are otherwise those of
+  ``bot.matcher.Matcher.match`` (as of commit 28074c2): a copy of it with the candidate step
+  changed.
 - ``near_miss_guard(core)`` (core benchmark): the Normaliser also keeps out of its vocabulary
   an example word whose *squeezed* form (doubled letters collapsed) is one edit from a
   priority (safety) word, as it already does for the word itself. Without it, a typo'd example

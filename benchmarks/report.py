@@ -207,7 +207,8 @@ def render(results: dict[str, Any]) -> str:
              f"Python {m['python']}, python-telegram-bot {m['python_telegram_bot']}, rapidfuzz "
              f"{m['rapidfuzz']}; git {results.get('git', '?')}. Load average (1/5/15 min) at "
              f"start {m['loadavg_start']}, at end {results.get('loadavg_end')}. Command: "
-             f"`{results.get('command', 'benchmarks/run.sh')}` ({results.get('elapsed_s', '?')} s).",
+             f"`{results.get('command', 'benchmarks/run.sh')}` "
+             f"({results.get('elapsed_s', '?')} s).",
              ""]
     checks: dict[str, Any] = {}
     sections = []
