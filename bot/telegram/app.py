@@ -35,7 +35,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.core import Core
 from bot.telegram.commands import command_menu
@@ -46,6 +46,7 @@ from bot.telegram.errors import handle_error
 from bot.telegram.handlers import register_handlers
 from bot.telegram.logging_setup import configure_logging, install_log_protection, register_secret
 from bot.telegram.persistence import build_persistence
+from bot.telegram.rate_limit import UrgentFirstRateLimiter
 from bot.telegram.shell import Shell, install_shell, shell_of
 
 __all__ = ["ALLOWED_UPDATES", "build_application", "run", "serve"]
@@ -77,7 +78,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .persistence(build_persistence(state_dir))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(UrgentFirstRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(shell.is_urgent))
         .connect_timeout(10)
         .read_timeout(15)

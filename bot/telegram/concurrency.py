@@ -3,12 +3,15 @@
 Order matters inside a chat (``/country`` then "uk"; choosing a country then asking a
 question), so each chat has a FIFO lock. The lock is taken *before* PTB's concurrency slot, so a
 chat with a backlog never holds slots that other chats need. Urgent updates (an overdose or
-crisis message, ``/sos``) skip their chat's queue: an emergency never waits behind a slow reply.
+crisis message, ``/sos``) skip their chat's queue: an emergency never waits behind a slow reply,
+and while one is being handled other updates wait (at most ``URGENT_HEAD_START`` seconds), so
+under load the emergency's messages reach Telegram first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +20,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 DEFAULT_MAX_CONCURRENT = 256
+URGENT_HEAD_START = 1.0  # seconds other updates wait at most while an emergency is handled
 
 
 @dataclass
@@ -34,12 +38,26 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._is_urgent = is_urgent
         self._queues: dict[int, _ChatQueue] = {}
+        self._urgent_running = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_id(update)
         if chat_id is None or self._urgent(update):
-            await super().process_update(update, coroutine)
+            self._urgent_running += 1
+            self._calm.clear()
+            try:
+                await super().process_update(update, coroutine)
+            finally:
+                self._urgent_running -= 1
+                if not self._urgent_running:
+                    self._calm.set()
             return
+        # Let the urgent updates of the same batch start first, then give them a moment.
+        await asyncio.sleep(0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), URGENT_HEAD_START)
         queue = self._queues.setdefault(chat_id, _ChatQueue())
         queue.users += 1
         try:

@@ -2,7 +2,7 @@
 
 - ``reply.messages`` go out one by one; the buttons go under the last one.
 - Rate limits (429 RetryAfter) are waited out by PTB's AIORateLimiter; if it gives up, the
-  send is retried here too.
+  send is retried here too. Urgent sends skip the limiter's shared queue (rate_limit.py).
 - Network errors (5xx, dropped connections, timeouts) are retried with exponential backoff.
   The urgent policy (overdose and crisis replies) tries longer: one transient failure must never
   lose an emergency number. A retried send may rarely arrive twice; for an emergency that is
@@ -24,6 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.reply import Reply
 from bot.telegram.keyboards import inline_keyboard
+from bot.telegram.rate_limit import URGENT_SEND
 from bot.telegram_html import html_to_text
 
 _log = logging.getLogger(__name__)
@@ -95,6 +96,21 @@ class Delivery:
         urgent: bool = False,
     ) -> Message | None:
         """Send one HTML message, retrying as the policy says. None if it could not be sent."""
+        token = URGENT_SEND.set(urgent)  # the rate limiter lets emergencies go first
+        try:
+            return await self._send_text(bot, chat_id, text, markup=markup, urgent=urgent)
+        finally:
+            URGENT_SEND.reset(token)
+
+    async def _send_text(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | None,
+        urgent: bool,
+    ) -> Message | None:
         policy = self.policy.urgent if urgent else self.policy.normal
         parse_mode: str | None = ParseMode.HTML
         for attempt in range(1, policy.attempts + 1):
