@@ -1,7 +1,8 @@
 """Fuzzy intent matching over the normalised example phrases.
 
 Three signals, each 0-100, are blended per intent:
-- ``example``: the best match against one of the intent's examples, half character
+- ``example``: the best match against one of the intent's examples (those sharing a word
+  with the message, at most ``POSTINGS_CAP`` per word), half character
   level (rapidfuzz ``token_sort_ratio``: typos and word order) and half word level
   (IDF-weighted Dice overlap: shared meaningful words count, extra words cost, and a
   one-word example does not score 100 against every message that contains its word);
@@ -12,6 +13,7 @@ Three signals, each 0-100, are blended per intent:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +28,7 @@ MAX_QUERY_TOKENS = 60
 SORT_CUTOFF = 30
 CHAR_CANDIDATES = 40  # closest examples by characters considered per message
 SHARED_CANDIDATES = 80  # examples sharing the most meaningful words considered per message
+POSTINGS_CAP = 64  # examples looked at per word of the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +97,8 @@ class Matcher:
         self._texts = [" ".join(sorted(t.split())) for t in texts]  # for token_sort_ratio
         self._owners = owners
         self._weights = [sum(self._idf[t] for t in ts) for ts in token_sets]
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for i, ts in enumerate(token_sets):
-            for t in ts:
-                self._postings[t].append(i)
+        self._token_sets = token_sets
+        self._postings = self._capped_postings(token_sets)
 
         # A keyword shared by several topics' keyword lists says less about each.
         owners_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
@@ -108,6 +109,28 @@ class Matcher:
         for kw, owner in keyword_tokens:
             weight = 100.0 / len(owners_of[kw]) * self._specificity(kw)
             self._keywords[kw[0]].append((kw, owner, weight))
+
+    def _capped_postings(self, token_sets: list[frozenset[str]]) -> dict[str, list[int]]:
+        """For each word, the examples to consider when a message has it: at most
+        ``POSTINGS_CAP``, taken in turn from every intent that uses the word, shortest
+        distinct examples first. The cost per message then stays flat as content grows."""
+        by_word: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for i, ts in enumerate(token_sets):
+            for t in ts:
+                by_word[t][self._owners[i]].append(i)
+        postings: dict[str, list[int]] = {}
+        for word, groups in by_word.items():
+            ranked = []
+            for members in groups.values():
+                seen: set[frozenset[str]] = set()
+                distinct, repeats = [], []
+                for i in sorted(members, key=lambda i: (self._weights[i], i)):
+                    (repeats if token_sets[i] in seen else distinct).append(i)
+                    seen.add(token_sets[i])
+                ranked.append(distinct + repeats)
+            turns = itertools.zip_longest(*ranked)
+            postings[word] = [i for row in turns for i in row if i is not None][:POSTINGS_CAP]
+        return postings
 
     def _specificity(self, phrase: Sequence[str]) -> float:
         best = max(self._idf.get(t, self._unknown_idf) for t in phrase)
@@ -126,17 +149,21 @@ class Matcher:
         weights = {t: self._idf.get(t, self._unknown_idf) for t in unique}
         query_weight = sum(weights.values())
 
-        shared: dict[int, float] = defaultdict(float)
-        for t in unique:
-            for i in self._postings.get(t, ()):
-                shared[i] += weights[t]
+        # Candidates: the examples sharing a word with the message (capped per word).
+        candidates = list(dict.fromkeys(i for t in unique for i in self._postings.get(t, ())))
+        dice = {}
+        for i in candidates:
+            words = self._token_sets[i]
+            shared = sum(w for t, w in weights.items() if t in words)
+            dice[i] = 200.0 * shared / (query_weight + self._weights[i])
         sorted_query = " ".join(sorted(tokens))
-        # Character level: the closest examples overall (typos, word order) ...
-        char_level = {i: score for _, score, i in process.extract(
-            sorted_query, self._texts, scorer=fuzz.ratio, limit=CHAR_CANDIDATES,
+        # Character level (typos, word order): the closest candidates, or, when no word is
+        # shared (a typo the normaliser could not fix), the closest examples overall.
+        pool = candidates or range(len(self._texts))
+        texts = [self._texts[i] for i in pool]
+        char_level = {pool[j]: score for _, score, j in process.extract(
+            sorted_query, texts, scorer=fuzz.ratio, limit=CHAR_CANDIDATES,
             score_cutoff=SORT_CUTOFF)}
-        # ... and the examples sharing the most meaningful words.
-        dice = {i: 200.0 * w / (query_weight + self._weights[i]) for i, w in shared.items()}
         best_shared = sorted(dice, key=dice.__getitem__, reverse=True)[:SHARED_CANDIDATES]
         example = [0.0] * n
         for i in char_level.keys() | set(best_shared):

@@ -78,11 +78,18 @@ class _Rule:
     unless_next: tuple[Phrase, ...]
     unless_prev: tuple[Phrase, ...]
     mention: bool
-    starts: tuple[frozenset[str], ...]  # per group: the first words of its phrases
+    by_first: tuple[dict[str, tuple[Phrase, ...]], ...]  # per group: phrases by first word
 
     def may_fire(self, present: set[str]) -> bool:
         """Cheap test: every group has a phrase whose first word is in the message."""
-        return all(not first.isdisjoint(present) for first in self.starts)
+        return all(not first.keys().isdisjoint(present) for first in self.by_first)
+
+
+def _by_first_word(phrases: tuple[Phrase, ...]) -> dict[str, tuple[Phrase, ...]]:
+    index: dict[str, list[Phrase]] = defaultdict(list)
+    for phrase in phrases:
+        index[phrase[0]].append(phrase)
+    return {word: tuple(group) for word, group in index.items()}
 
 
 class SafetyCheck:
@@ -97,7 +104,7 @@ class SafetyCheck:
             groups = tuple(phrases(g) for g in r.all)
             return _Rule(r.id, groups, phrases(r.unless), phrases(r.unless_next),
                          phrases(r.unless_prev), r.level == "mention",
-                         tuple(frozenset(p[0] for p in g) for g in groups))
+                         tuple(_by_first_word(g) for g in groups))
 
         self.overdose = tuple(rule(r) for r in spec.overdose)
         self.crisis = tuple(rule(r) for r in spec.crisis)
@@ -113,11 +120,12 @@ class SafetyCheck:
         return any(idx.starts_with(pos, p) for pos in range(end + 1, min(end + 4, len(idx.tokens)))
                    for p in self.not_drugs)
 
-    def _fires(self, rule: _Rule, idx: _Index, overdose: bool) -> bool:
-        unless = [span for p in rule.unless for span in idx.find(p)]
-        for group in rule.groups:
+    def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str]) -> bool:
+        unless = [span for p in rule.unless if p[0] in present for span in idx.find(p)]
+        for by_first in rule.by_first:
+            phrases = (p for word in present & by_first.keys() for p in by_first[word])
             if not any(self._phrase_counts(rule, idx, phrase, overdose, unless)
-                       for phrase in group):
+                       for phrase in phrases):
                 return False
         return True
 
@@ -143,9 +151,9 @@ class SafetyCheck:
         idx = _Index(message.tokens)
         present = set(idx.positions)
         od = [r for r in self.overdose
-              if r.may_fire(present) and self._fires(r, idx, overdose=True)]
+              if r.may_fire(present) and self._fires(r, idx, True, present)]
         crisis = [r.id for r in self.crisis
-                  if r.may_fire(present) and self._fires(r, idx, overdose=False)]
+                  if r.may_fire(present) and self._fires(r, idx, False, present)]
         if od and all(r.mention for r in od) and not crisis:
             for intent, when_any, with_any in self.exemptions:
                 if any(idx.find(p) for p in when_any) and (
