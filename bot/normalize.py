@@ -390,7 +390,12 @@ class Normaliser:
             for w in others
             if len(w) >= 5
             and w.isalpha()
-            and process.extractOne(w, top_long, scorer=OSA.distance, score_cutoff=1) is not None
+            and (
+                process.extractOne(w, top_long, scorer=OSA.distance, score_cutoff=1) is not None
+                # "ovrrddose" squeezes to "ovrdose", one edit from "overdose"
+                or process.extractOne(squeeze(w), top_long, scorer=OSA.distance, score_cutoff=1)
+                is not None
+            )
         }
         self.vocabulary = frozenset(
             top | self._english.intersection(examples) | (others - near_misses)
