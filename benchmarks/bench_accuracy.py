@@ -42,6 +42,7 @@ NS_TO_MS = 1e-6
 class KeywordClassifier:
     def __init__(self, core: Core):
         self.content = core.content  # evaluate() reads the known intent ids from it
+
         def pattern(keywords: list[str]) -> re.Pattern[str] | None:
             words = [re.escape(k.lower()) for k in keywords if k.strip()]
             return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)") if words else None
@@ -109,19 +110,23 @@ def cost(classify: Callable[[str], Any], texts: list[str], passes: int) -> dict[
 
 def scores(classifier: Any) -> dict[str, Any]:
     report = report_json(evaluate(classifier, DEV_SET))
-    keep = ("overdose_recall", "crisis_recall", "false_alarms", "intent_accuracy",
-            "out_of_scope")
+    keep = ("overdose_recall", "crisis_recall", "false_alarms", "intent_accuracy", "out_of_scope")
     out: dict[str, Any] = {}
     for key in keep:
         metric = report[key]
-        out[key] = {"rate": round(metric["rate"], 4), "correct": metric["correct"],
-                    "total": metric["total"]}
+        out[key] = {
+            "rate": round(metric["rate"], 4),
+            "correct": metric["correct"],
+            "total": metric["total"],
+        }
         if key in ("overdose_recall", "crisis_recall"):
             out[key]["misses"] = metric["misses"]
     alarms = out["false_alarms"]
-    out["false_alarm_rate"] = {"rate": round(1 - alarms["rate"], 4),
-                               "errors": alarms["total"] - alarms["correct"],
-                               "total": alarms["total"]}
+    out["false_alarm_rate"] = {
+        "rate": round(1 - alarms["rate"], 4),
+        "errors": alarms["total"] - alarms["correct"],
+        "total": alarms["total"],
+    }
     out["answered"], out["clarified"] = report["answered"], report["clarified"]
     return out
 
@@ -131,18 +136,24 @@ def main() -> None:
     passes = QUICK_PASSES if args.quick else PASSES
     texts = [row["text"] for row in load_dev()]
     core = Core.load()
-    classifiers = {"ours": core, "keywords": KeywordClassifier(core),
-                   "rapidfuzz": RapidfuzzClassifier(core)}
+    classifiers = {
+        "ours": core,
+        "keywords": KeywordClassifier(core),
+        "rapidfuzz": RapidfuzzClassifier(core),
+    }
     result: dict[str, Any] = {"messages": len(texts), "passes": passes, "classifiers": {}}
     for name, classifier in classifiers.items():
         entry = {**scores(classifier), **cost(classifier.classify, texts, passes)}
         result["classifiers"][name] = entry
-        print(f"{name}: overdose recall {entry['overdose_recall']['rate']:.1%}, crisis recall "
-              f"{entry['crisis_recall']['rate']:.1%}, false alarms "
-              f"{entry['false_alarm_rate']['rate']:.1%}, intent accuracy "
-              f"{entry['intent_accuracy']['rate']:.1%}, out of scope "
-              f"{entry['out_of_scope']['rate']:.1%}; cpu p50 {entry['cpu_ms']['p50']} p99 "
-              f"{entry['cpu_ms']['p99']} ms", flush=True)
+        print(
+            f"{name}: overdose recall {entry['overdose_recall']['rate']:.1%}, crisis recall "
+            f"{entry['crisis_recall']['rate']:.1%}, false alarms "
+            f"{entry['false_alarm_rate']['rate']:.1%}, intent accuracy "
+            f"{entry['intent_accuracy']['rate']:.1%}, out of scope "
+            f"{entry['out_of_scope']['rate']:.1%}; cpu p50 {entry['cpu_ms']['p50']} p99 "
+            f"{entry['cpu_ms']['p99']} ms",
+            flush=True,
+        )
     result["loadavg_end"] = loadavg()
     write_result(result, args.out)
 

@@ -10,11 +10,8 @@ For each content size (shipped, and the example phrases multiplied x10 and x100 
 - ``stages``: warm cost of normalise / safety check / matcher separately (the matcher only
   for messages the safety check lets through, as in ``Core.classify``);
 - ``overdose``: warm cost of the messages ``Core.handle`` routes ``overdose``;
-- ``accuracy``: the dev-set metrics (``bot.evaluate``) with this content;
-- ``bounded_matcher``: the same after ``experiments.bounded_matcher`` (the proposed fix for
-  the growth with content) replaced the Core's matcher: cost and accuracy;
-- ``near_miss_guard``: dev-set accuracy after ``experiments.near_miss_guard`` (the proposed
-  fix for typo'd examples capturing safety words), with the shipped matcher.
+- ``accuracy``: the dev-set metrics (``bot.evaluate``) with this content (safety recall must
+  not drop as typo'd examples are added: the normaliser's near-miss guard).
 
 Every message is timed individually with two clocks, and the passes are pooled:
 ``time.perf_counter_ns`` (wall: what a user waits, inflated when other processes share the
@@ -31,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import DEV_SET, REPO, cli, load_dev, loadavg, proc_rss_kb, summary, write_result
-from experiments import bounded_matcher, near_miss_guard
 from synth_content import build
 
 from bot.core import Core
@@ -75,23 +71,29 @@ def stages(core: Core, texts: list[str]) -> dict[str, Any]:
         if result.route is None:
             core.matcher.match(message)
             match.append(clock() - t2)
-    return {"normalise": summary(norm, NS_TO_MS), "safety": summary(safety, NS_TO_MS),
-            "match": summary(match, NS_TO_MS)}
+    return {
+        "normalise": summary(norm, NS_TO_MS),
+        "safety": summary(safety, NS_TO_MS),
+        "match": summary(match, NS_TO_MS),
+    }
 
 
 def accuracy(core: Core) -> dict[str, str]:
     """The dev-set metrics (bot.evaluate) as "correct/total" strings."""
     r = evaluate(core, DEV_SET)
     alarms = r.false_alarm.total - r.false_alarm.correct
-    return {"overdose_recall": f"{r.overdose.correct}/{r.overdose.total}",
-            "crisis_recall": f"{r.crisis.correct}/{r.crisis.total}",
-            "false_alarms": f"{alarms}/{r.false_alarm.total}",
-            "intent_accuracy": f"{r.intent.correct}/{r.intent.total}",
-            "out_of_scope": f"{r.out_of_scope.correct}/{r.out_of_scope.total}"}
+    return {
+        "overdose_recall": f"{r.overdose.correct}/{r.overdose.total}",
+        "crisis_recall": f"{r.crisis.correct}/{r.crisis.total}",
+        "false_alarms": f"{alarms}/{r.false_alarm.total}",
+        "intent_accuracy": f"{r.intent.correct}/{r.intent.total}",
+        "out_of_scope": f"{r.out_of_scope.correct}/{r.out_of_scope.total}",
+    }
 
 
-def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
-            texts: list[str]) -> dict[str, Any]:
+def measure(
+    folder: Path, factor: int, cold_passes: int, warm_passes: int, texts: list[str]
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     core = Core.load(folder)
     load_s = time.perf_counter() - t0
@@ -126,25 +128,6 @@ def measure(folder: Path, factor: int, cold_passes: int, warm_passes: int,
         "stages": stages(core, texts),
         "accuracy": accuracy(core),
     }
-    # experiments.bounded_matcher: the proposed fix for growth, on the same loaded Core
-    matcher = core.matcher
-    t0 = time.perf_counter()
-    bounded_matcher(core)
-    build_s = time.perf_counter() - t0
-    one_pass(core, texts, [], [])
-    b_wall: list[int] = []
-    b_cpu: list[int] = []
-    for _ in range(max(1, warm_passes // 2)):
-        one_pass(core, texts, b_wall, b_cpu)
-    result["bounded_matcher"] = {"build_s": round(build_s, 3),
-                                 "warm": summary(b_wall, NS_TO_MS),
-                                 "warm_cpu": summary(b_cpu, NS_TO_MS),
-                                 "match": stages(core, texts)["match"],
-                                 "accuracy": accuracy(core)}
-    # experiments.near_miss_guard: the proposed vocabulary fix, with the shipped matcher
-    core.matcher = matcher
-    removed = near_miss_guard(core)
-    result["near_miss_guard"] = {"words_removed": removed, "accuracy": accuracy(core)}
     del core
     return result
 
@@ -161,12 +144,13 @@ def main() -> None:
                 build(factor, Path(tmp))
                 results.append(measure(Path(tmp), factor, cold, warm, texts))
         r = results[-1]
-        print(f"x{factor}: {r['examples']} examples, load {r['load_s']} s, "
-              f"warm wall p50 {r['warm']['p50']} p99 {r['warm']['p99']} max {r['warm']['max']}"
-              f" ms, warm cpu p99 {r['warm_cpu']['p99']} ms, cold p99 {r['cold']['p99']} ms",
-              flush=True)
-    write_result({"messages": len(texts), "scales": results, "loadavg_end": loadavg()},
-                 args.out)
+        print(
+            f"x{factor}: {r['examples']} examples, load {r['load_s']} s, "
+            f"warm wall p50 {r['warm']['p50']} p99 {r['warm']['p99']} max {r['warm']['max']}"
+            f" ms, warm cpu p99 {r['warm_cpu']['p99']} ms, cold p99 {r['cold']['p99']} ms",
+            flush=True,
+        )
+    write_result({"messages": len(texts), "scales": results, "loadavg_end": loadavg()}, args.out)
 
 
 if __name__ == "__main__":

@@ -82,8 +82,14 @@ def one_run(code: str, *args: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("RECOVERY_BOT_CONTENT", None)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=REPO, env=env, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     ready_s = time.perf_counter() - t0
@@ -92,9 +98,14 @@ def one_run(code: str, *args: str) -> dict[str, float]:
     if not line.startswith("ready"):
         raise RuntimeError(f"child failed: {proc.stderr.read() if proc.stderr else ''}")
     _, import_s, load_s, cpu_ready_s = line.split()
-    return {"ready_s": ready_s, "import_s": float(import_s), "load_s": float(load_s),
-            "cpu_to_ready_s": float(cpu_ready_s), "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+    return {
+        "ready_s": ready_s,
+        "import_s": float(import_s),
+        "load_s": float(load_s),
+        "cpu_to_ready_s": float(cpu_ready_s),
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
 
 
 def measure(code: str, runs: int, *args: str) -> dict[str, Any]:
@@ -103,9 +114,11 @@ def measure(code: str, runs: int, *args: str) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": runs}
     for key in ("ready_s", "import_s", "load_s", "cpu_to_ready_s", "cpu_s", "peak_rss_mb"):
         values = [r[key] for r in results]
-        out[key] = {"all": [round(v, 3) for v in values],
-                    **{k: v for k, v in summary(values).items() if k in ("mean", "p50", "max")},
-                    "min": round(min(values), 3)}
+        out[key] = {
+            "all": [round(v, 3) for v in values],
+            **{k: v for k, v in summary(values).items() if k in ("mean", "p50", "max")},
+            "min": round(min(values), 3),
+        }
     return out
 
 
@@ -115,13 +128,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="recovery-bench-words-") as tmp:
         words = Path(tmp) / "english_words.txt"
         words.write_text("\n".join(sorted(english_words())), encoding="utf-8")
-        result = {"core": measure(CORE_ONLY, runs), "application": measure(APPLICATION, runs),
-                  "experiment_faster_load": measure(FASTER_LOAD, runs, str(words)),
-                  "loadavg_end": loadavg()}
+        result = {
+            "core": measure(CORE_ONLY, runs),
+            "application": measure(APPLICATION, runs),
+            "experiment_faster_load": measure(FASTER_LOAD, runs, str(words)),
+            "loadavg_end": loadavg(),
+        }
     for name in ("core", "application", "experiment_faster_load"):
         r = result[name]
-        print(f"{name}: ready p50 {r['ready_s']['p50']} s max {r['ready_s']['max']} s, "
-              f"peak RSS max {r['peak_rss_mb']['max']} MB", flush=True)
+        print(
+            f"{name}: ready p50 {r['ready_s']['p50']} s max {r['ready_s']['max']} s, "
+            f"peak RSS max {r['peak_rss_mb']['max']} MB",
+            flush=True,
+        )
     write_result(result, args.out)
 
 

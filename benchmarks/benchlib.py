@@ -19,8 +19,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "benchmarks"
-DEV_SET = Path(os.environ.get("RECOVERY_BOT_DEV_SET",
-                              REPO.parent / "shared" / "eval" / "dev.jsonl"))
+DEV_SET = Path(
+    os.environ.get("RECOVERY_BOT_DEV_SET", REPO.parent / "shared" / "eval" / "dev.jsonl")
+)
 
 if str(REPO) not in sys.path:  # `from bot...` and `from tests.telegram...` without installing
     sys.path.insert(0, str(REPO))

@@ -8,15 +8,19 @@ KIND:
 - ``echo``: the floor: an Application with one MessageHandler that sends the text back, the
   same timeouts, the same concurrency limit (256 concurrent updates; PTB's default would be one
   at a time) and the same ``start_polling`` arguments as ``serve``;
-- ``echo_limited``: ``echo`` plus the same ``AIORateLimiter`` as the real application.
+- ``echo_limited``: ``echo`` plus the real application's rate limiter
+  (``bot.telegram.rate_limit.UrgentFirstRateLimiter``, same ``max_retries``); the echo bot never
+  marks a send urgent, so every reply goes through the shared 30 messages/s bucket.
 
 Experiments (``--experiment NAME``, applied in this process before the application is built):
-``no_overall_limit``, ``urgent_first``, ``sniffio``; see experiments.py.
+``no_overall_limit``; see experiments.py.
 
 Both kinds get one extra TypeHandler in a later handler group that prints ``done <update_id>``
 when the update's handlers have finished (the driver's signal that an update is handled), and
-``ready`` once polling runs. SIGTERM stops the bot cleanly; it then prints how many times it
-tried to import ``sniffio`` (``sniffio_lookups N``).
+``ready`` once polling runs. SIGTERM stops the bot cleanly; it then prints how many times an
+``import sniffio`` reached the import system (``sniffio_lookups N``): httpcore imports it per
+lock; with sniffio installed only the first import does, without it every one (a failed import
+that scans sys.path).
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ import benchlib  # noqa: F401  (puts the repo on sys.path)
 from experiments import EXPERIMENTS
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -45,10 +48,11 @@ import bot.telegram.app as app_module
 from bot.core import Core
 from bot.telegram.app import ALLOWED_UPDATES, BOOTSTRAP_RETRIES, POLL_TIMEOUT
 from bot.telegram.concurrency import DEFAULT_MAX_CONCURRENT
+from bot.telegram.rate_limit import UrgentFirstRateLimiter
 
 
 class SniffioLookups:
-    """Counts how often this process tries to import ``sniffio`` (httpcore does, per lock)."""
+    """Counts the ``import sniffio`` that reach the import system (not in sys.modules)."""
 
     count = 0
 
@@ -90,7 +94,9 @@ def echo_application(base_url: str, limited: bool) -> Application:  # type: igno
         .get_updates_read_timeout(POLL_TIMEOUT + 10)
     )
     if limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=app_module.RATE_LIMIT_RETRIES))
+        builder = builder.rate_limiter(
+            UrgentFirstRateLimiter(max_retries=app_module.RATE_LIMIT_RETRIES)
+        )
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
     return application
@@ -128,11 +134,13 @@ async def main() -> None:
         loop.add_signal_handler(signum, stop.set)
 
     if args.kind == "recovery":
-        application = app_module.build_application(Core.load(), TOKEN, args.base_url,
-                                                   args.state_dir)
+        application = app_module.build_application(
+            Core.load(), TOKEN, args.base_url, args.state_dir
+        )
         application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)
-        await app_module.serve(application, stop, poll_timeout=POLL_TIMEOUT,
-                               ready=lambda: say("ready"))
+        await app_module.serve(
+            application, stop, poll_timeout=POLL_TIMEOUT, ready=lambda: say("ready")
+        )
     else:
         application = echo_application(args.base_url, limited=args.kind == "echo_limited")
         application.add_handler(TypeHandler(Update, done), group=DONE_GROUP)

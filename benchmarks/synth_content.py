@@ -23,10 +23,33 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")
-FILLERS = ("um", "like", "so", "please", "honestly", "really", "just", "actually", "pls", "ok",
-           "basically", "literally", "kinda", "tbh")
-PREFIXES = ("hi", "hey", "quick question", "sorry but", "can i ask", "hello", "so yeah",
-            "im wondering", "random but")
+FILLERS = (
+    "um",
+    "like",
+    "so",
+    "please",
+    "honestly",
+    "really",
+    "just",
+    "actually",
+    "pls",
+    "ok",
+    "basically",
+    "literally",
+    "kinda",
+    "tbh",
+)
+PREFIXES = (
+    "hi",
+    "hey",
+    "quick question",
+    "sorry but",
+    "can i ask",
+    "hello",
+    "so yeah",
+    "im wondering",
+    "random but",
+)
 SUFFIXES = ("thanks", "pls help", "asap", "anyone know", "thx", "?", "lol", "idk", "please")
 KEYS = "qwertyuiopasdfghjklzxcvbnm"
 MAX_TRIES = 50
@@ -39,13 +62,13 @@ def _typo(word: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 1)
     kind = rng.randrange(4)
     if kind == 0:  # dropped letter
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if kind == 1:  # transposed letters
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind == 2:  # doubled letter
         return word[:i] + word[i] + word[i:]
     pos = KEYS.find(word[i])  # neighbouring key (roughly)
-    return word[:i] + (KEYS[(pos + 1) % len(KEYS)] if pos >= 0 else word[i]) + word[i + 1:]
+    return word[:i] + (KEYS[(pos + 1) % len(KEYS)] if pos >= 0 else word[i]) + word[i + 1 :]
 
 
 def mutate(phrase: str, rng: random.Random) -> str:
@@ -67,8 +90,9 @@ def mutate(phrase: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def variants(intent_id: str, examples: list[str], extra: int, seen: set[str],
-             key: Callable[[str], str]) -> list[str]:
+def variants(
+    intent_id: str, examples: list[str], extra: int, seen: set[str], key: Callable[[str], str]
+) -> list[str]:
     """``extra`` new phrases derived from ``examples`` (deterministic). A phrase whose
     normalised ``key`` is already in ``seen`` (any intent) is skipped, as the content check
     refuses one phrase under two intents."""
@@ -91,7 +115,8 @@ def _key_function(source: Path) -> Callable[[str], str]:
     from bot.normalize import Normaliser, to_tokens
 
     synonyms = SynonymsFile.model_validate(
-        yaml.safe_load((source / "synonyms.yaml").read_text(encoding="utf-8")))
+        yaml.safe_load((source / "synonyms.yaml").read_text(encoding="utf-8"))
+    )
     expand = Normaliser(synonyms.replace, ()).expand
     return lambda phrase: " ".join(expand(to_tokens(phrase)))
 
@@ -103,8 +128,10 @@ def build(factor: int, dest: Path, source: Path = REPO) -> dict[str, int]:
         shutil.copy2(source / name, dest / name)
     (dest / "intents").mkdir(exist_ok=True)
     key = _key_function(source)
-    files = {path: yaml.safe_load(path.read_text(encoding="utf-8"))
-             for path in sorted((source / "intents").glob("*.y*ml"))}
+    files = {
+        path: yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted((source / "intents").glob("*.y*ml"))
+    }
     seen = {key(e) for data in files.values() for i in data["intents"] for e in i["examples"]}
     before = after = 0
     for path, data in files.items():
@@ -112,7 +139,8 @@ def build(factor: int, dest: Path, source: Path = REPO) -> dict[str, int]:
             examples = list(intent["examples"])
             before += len(examples)
             intent["examples"] = examples + variants(
-                intent["id"], examples, (factor - 1) * len(examples), seen, key)
+                intent["id"], examples, (factor - 1) * len(examples), seen, key
+            )
             after += len(intent["examples"])
         text = yaml.dump(data, Dumper=DUMPER, allow_unicode=True, sort_keys=False, width=10_000)
         (dest / "intents" / path.name).write_text(text, encoding="utf-8")
