@@ -29,6 +29,7 @@ SORT_CUTOFF = 30
 CHAR_CANDIDATES = 40  # closest examples by characters considered per message
 SHARED_CANDIDATES = 80  # examples sharing the most meaningful words considered per message
 POSTINGS_CAP = 64  # examples looked at per word of the message
+FALLBACK_PER_INTENT = 16  # examples per intent compared when no word is shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,12 @@ class Matcher:
         self._weights = [sum(self._idf[t] for t in ts) for ts in token_sets]
         self._token_sets = token_sets
         self._postings = self._capped_postings(token_sets)
+        # With no word in common, compare characters against a fixed sample per intent.
+        firsts: dict[int, list[int]] = defaultdict(list)
+        for i, owner in enumerate(owners):
+            if len(firsts[owner]) < FALLBACK_PER_INTENT:
+                firsts[owner].append(i)
+        self._fallback_pool = [i for group in firsts.values() for i in group]
 
         # A keyword shared by several topics' keyword lists says less about each.
         owners_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
@@ -159,7 +166,7 @@ class Matcher:
         sorted_query = " ".join(sorted(tokens))
         # Character level (typos, word order): the closest candidates, or, when no word is
         # shared (a typo the normaliser could not fix), the closest examples overall.
-        pool = candidates or range(len(self._texts))
+        pool = candidates or self._fallback_pool
         texts = [self._texts[i] for i in pool]
         char_level = {pool[j]: score for _, score, j in process.extract(
             sorted_query, texts, scorer=fuzz.ratio, limit=CHAR_CANDIDATES,
