@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS, Content, load_content
 from bot.countries import CountryResolver
 from bot.matcher import Matcher, parent_of
-from bot.normalize import Normaliser, to_tokens
+from bot.normalize import Normaliser, build_cache, to_tokens
 from bot.render import PLACEHOLDERS, Renderer
 from bot.reply import Button, Reply, Route
 from bot.safety import SafetyCheck
@@ -85,7 +85,8 @@ class Core:
 
     @classmethod
     def load(cls, content_dir: Path | None = None) -> Core:
-        return cls(load_content(content_dir))
+        with build_cache():
+            return cls(load_content(content_dir))
 
     # --- building replies ---------------------------------------------------
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -339,9 +341,29 @@ def _tokenize(text: str) -> _Tokens:
     return _Tokens(plain, held, frozenset(joined), leet)
 
 
+_build_cache: dict[object, Any] | None = None
+
+
+@contextmanager
+def build_cache() -> Iterator[None]:
+    """While content is loaded, the same phrases are tokenised several times: remember them.
+    Only used at start-up; messages are never cached (no user text is kept in memory)."""
+    global _build_cache
+    outer, _build_cache = _build_cache, {} if _build_cache is None else _build_cache
+    try:
+        yield
+    finally:
+        _build_cache = outer
+
+
 def to_tokens(text: str) -> list[str]:
     """Clean text and split it into word tokens (before vocabulary work)."""
-    return _tokenize(text).plain
+    if _build_cache is None:
+        return _tokenize(text).plain
+    key = "t:" + text
+    if key not in _build_cache:
+        _build_cache[key] = _tokenize(text).plain
+    return list(_build_cache[key])
 
 
 def squeeze(word: str) -> str:
@@ -606,6 +628,12 @@ class Normaliser:
         return out
 
     def __call__(self, text: str) -> Normalised:
+        cache = _build_cache
+        if cache is not None and ("n", id(self), text) in cache:
+            return cache[("n", id(self), text)]  # type: ignore[no-any-return]
         fixed = self._words(text)
         expanded = tuple(self.expand(fixed))
-        return Normalised(text=" ".join(expanded), tokens=expanded, words=tuple(fixed))
+        result = Normalised(text=" ".join(expanded), tokens=expanded, words=tuple(fixed))
+        if cache is not None:
+            cache[("n", id(self), text)] = result
+        return result
