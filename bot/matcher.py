@@ -157,12 +157,14 @@ class Matcher:
         query_weight = sum(weights.values())
 
         # Candidates: the examples sharing a word with the message (capped per word).
-        candidates = list(dict.fromkeys(i for t in unique for i in self._postings.get(t, ())))
-        dice = {}
-        for i in candidates:
-            words = self._token_sets[i]
-            shared = sum(w for t, w in weights.items() if t in words)
-            dice[i] = 200.0 * shared / (query_weight + self._weights[i])
+        # Shared weight from the capped postings: fast, and exact enough to rank candidates;
+        # the ones kept are then scored exactly (`_dice`).
+        shared: dict[int, float] = defaultdict(float)
+        for t, w in weights.items():
+            for i in self._postings.get(t, ()):
+                shared[i] += w
+        candidates = list(shared)
+        dice = {i: 200.0 * w / (query_weight + self._weights[i]) for i, w in shared.items()}
         sorted_query = " ".join(sorted(tokens))
         # Character level (typos, word order): the closest candidates, or, when no word is
         # shared (a typo the normaliser could not fix), the closest examples overall.
@@ -177,7 +179,9 @@ class Matcher:
             char = char_level.get(i)
             if char is None:
                 char = fuzz.ratio(sorted_query, self._texts[i])
-            score = (dice.get(i, 0.0) + char) / 2.0
+            words = self._token_sets[i]
+            exact = sum(w for t, w in weights.items() if t in words)
+            score = (200.0 * exact / (query_weight + self._weights[i]) + char) / 2.0
             owner = self._owners[i]
             if score > example[owner]:
                 example[owner] = score
