@@ -113,6 +113,7 @@ class SafetyRule(Strict):
     unless_next: list[NonEmpty] = []
     unless_prev: list[NonEmpty] = []
     level: Literal["strong", "mention"] = "strong"
+    whole_message: bool = False  # the phrase must be the entire message ("help him")
 
 
 class Exemption(Strict):

@@ -79,6 +79,7 @@ class _Rule:
     unless_prev: tuple[Phrase, ...]
     mention: bool
     by_first: tuple[dict[str, tuple[Phrase, ...]], ...]  # per group: phrases by first word
+    whole: frozenset[Phrase] = frozenset()  # whole-message rules: the messages that fire
 
     def may_fire(self, present: set[str]) -> bool:
         """Cheap test: every group has a phrase whose first word is in the message."""
@@ -104,7 +105,9 @@ class SafetyCheck:
             groups = tuple(phrases(g) for g in r.all)
             return _Rule(r.id, groups, phrases(r.unless), phrases(r.unless_next),
                          phrases(r.unless_prev), r.level == "mention",
-                         tuple(_by_first_word(g) for g in groups))
+                         tuple(_by_first_word(g) for g in groups),
+                         frozenset(p for g in groups for p in g) if r.whole_message
+                         else frozenset())
 
         self.overdose = tuple(rule(r) for r in spec.overdose)
         self.crisis = tuple(rule(r) for r in spec.crisis)
@@ -121,6 +124,8 @@ class SafetyCheck:
                    for p in self.not_drugs)
 
     def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str]) -> bool:
+        if rule.whole:
+            return tuple(idx.tokens) in rule.whole
         unless = [span for p in rule.unless if p[0] in present for span in idx.find(p)]
         for by_first in rule.by_first:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])

@@ -266,3 +266,18 @@ LOOK_ALIKES = [
 @pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_everyday_look_alikes_are_not_emergencies(core: Core, text: str) -> None:
     assert core.handle(text, None).route not in URGENT, text
+
+
+# --- a message that is only a plea ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["help him", "HELP HER!!", "someone help", "please help him"])
+def test_a_bare_plea_for_someone_else_is_an_emergency(core: Core, text: str) -> None:
+    reply = core.handle(text, "US")
+    assert reply.route == "overdose"
+    assert "911" in html_to_text(reply.messages[0])
+
+
+@pytest.mark.parametrize("text", ["how do i help him", "help him quit", "can you help her stop"])
+def test_a_plea_inside_a_question_is_not_an_emergency(core: Core, text: str) -> None:
+    assert core.handle(text, "US").route not in URGENT
