@@ -150,6 +150,7 @@ NEW_OVERDOSE_WORDINGS = [
     "he's having a seizure after using",
     "i feel like i'm dying after using",
     "i mixed benzos and heroin and i'm so sleepy",
+    "i accidentally took my methadone twice today",
 ]
 
 
