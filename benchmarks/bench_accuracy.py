@@ -32,7 +32,7 @@ from rapidfuzz import process
 from bot.content import SAFETY_INTENTS
 from bot.core import Classification, Core
 from bot.evaluate import evaluate, report_json
-from bot.matcher import parent_of
+from bot.understand.matcher import parent_of
 
 PASSES = 5
 QUICK_PASSES = 1

@@ -26,7 +26,7 @@ from typing import Any
 
 from benchlib import REPO, cli, loadavg, summary, write_result
 
-from bot.wordlist import english_words
+from bot.text.wordlist import english_words
 
 RUNS = 3
 QUICK_RUNS = 2
@@ -62,7 +62,7 @@ print(f"ready {t1 - t0:.4f} {t2 - t1:.4f} {time.process_time():.4f}", flush=True
 FASTER_LOAD = """
 import functools, sys, time
 t0 = time.perf_counter()
-import bot.normalize as nm, bot.wordlist as wl, bot.content as content, bot.core as bc
+import bot.text.normalize as nm, bot.text.wordlist as wl, bot.content as content, bot.core as bc
 words = frozenset(open(sys.argv[1], encoding="utf-8").read().split())
 wl.english_words = bc.english_words = lambda: words
 _tokens = functools.lru_cache(maxsize=None)(lambda text: tuple(nm.to_tokens(text)))

@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.content.html_format import MAX_MESSAGE_CHARS, html_problems, html_to_text  # noqa: E402
 from bot.core import Core  # noqa: E402
-from bot.reply import ROUTES, Reply  # noqa: E402
-from bot.telegram_html import MAX_MESSAGE_CHARS, html_problems, html_to_text  # noqa: E402
+from bot.reply.model import ROUTES, Reply  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FALLBACK_LINES = ["he is not breathing", "i want to die", "where can i get methadone", "hi"]

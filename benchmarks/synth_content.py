@@ -111,8 +111,8 @@ def variants(
 
 def _key_function(source: Path) -> Callable[[str], str]:
     """The normalised form ``bot.content`` uses to find one example under two intents."""
-    from bot.content_models import SynonymsFile
-    from bot.normalize import Normaliser, to_tokens
+    from bot.content.models import SynonymsFile
+    from bot.text.normalize import Normaliser, to_tokens
 
     synonyms = SynonymsFile.model_validate(
         yaml.safe_load((source / "synonyms.yaml").read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.content import ENV_CONTENT, default_content_dir
-from bot.yaml_source import ContentError
+from bot.content.yaml_source import ContentError
 
 
 def _load_core(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from bot.content.html_format import html_to_text
 from bot.core import Core
-from bot.reply import Button, Reply
-from bot.telegram_html import html_to_text
+from bot.reply.model import Button, Reply
 
 URGENT_ROUTES = ("overdose", "crisis")
 

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS, Content, load_content
-from bot.countries import CountryResolver
-from bot.matcher import Matcher, parent_of
-from bot.normalize import Normaliser, build_cache, to_tokens
-from bot.render import PLACEHOLDERS, Renderer
-from bot.reply import Button, Reply, Route
-from bot.safety import SafetyCheck
-from bot.telegram_html import MAX_MESSAGE_CHARS, html_problems
-from bot.wordlist import english_words
-from bot.yaml_source import ContentError
+from bot.content.html_format import MAX_MESSAGE_CHARS, html_problems
+from bot.content.placeholders import PLACEHOLDERS
+from bot.content.yaml_source import ContentError
+from bot.reply.model import Button, Reply, Route
+from bot.reply.render import Renderer
+from bot.text.normalize import Normaliser, build_cache, to_tokens
+from bot.text.wordlist import english_words
+from bot.understand.countries import CountryResolver
+from bot.understand.matcher import Matcher, parent_of
+from bot.understand.safety import SafetyCheck
 
 __all__ = ["Classification", "ContentError", "Core"]
 

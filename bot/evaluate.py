@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.content import REQUIRED_INTENTS
 from bot.core import Core
-from bot.matcher import parent_of
+from bot.understand.matcher import parent_of
 
 NON_ANSWER = {"overdose", "suicide", "none"}
 SAFETY_ADJACENT = {"overdose", "suicide", "naloxone", "good_samaritan"}

@@ -21,7 +21,7 @@ import pytest
 
 from bot.console import render_reply, run_chat
 from bot.core import Core
-from bot.reply import ROUTES
+from bot.reply.model import ROUTES
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")

@@ -17,9 +17,9 @@ import phonenumbers
 import pytest
 
 from bot.content import REQUIRED_INTENTS
+from bot.content.html_format import MAX_MESSAGE_CHARS, html_problems, html_to_text
 from bot.core import Core
-from bot.reply import Reply
-from bot.telegram_html import MAX_MESSAGE_CHARS, html_problems, html_to_text
+from bot.reply.model import Reply
 
 PROJECT = Path(__file__).resolve().parents[1]
 TAXONOMY = PROJECT.parent / "shared" / "eval" / "TAXONOMY.md"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.content.yaml_source import MAX_FILE_BYTES
 from bot.core import ContentError, Core
-from bot.yaml_source import MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ("intents", "responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")

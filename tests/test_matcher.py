@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS
+from bot.content.html_format import html_to_text
 from bot.core import ANSWER_MIN, CLARIFY_MIN, Core
-from bot.matcher import parent_of
-from bot.reply import ROUTES
-from bot.telegram_html import html_to_text
+from bot.reply.model import ROUTES
+from bot.understand.matcher import parent_of
 
 
 def answers(core: Core, text: str, country: str | None = None) -> str | None:

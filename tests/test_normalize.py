@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core import Core
-from bot.normalize import MAX_CHARS, clean_unicode, squeeze, to_tokens
+from bot.text.normalize import MAX_CHARS, clean_unicode, squeeze, to_tokens
 
 
 def tokens(core: Core, text: str) -> tuple[str, ...]:

@@ -108,7 +108,8 @@ def test_a_core_conversation_logs_no_message_text(
     monkeypatch.setenv("TMPDIR", str(dirs["tmp"]))
     monkeypatch.chdir(dirs["cwd"])
     caplog.set_level(logging.DEBUG)
-    for name in ("bot", "bot.core", "bot.safety", "bot.matcher", "bot.normalize"):
+    for name in ("bot", "bot.core", "bot.understand.safety", "bot.understand.matcher",
+                 "bot.text.normalize"):
         caplog.set_level(logging.DEBUG, logger=name)
 
     core = Core.load()

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.content.html_format import MAX_MESSAGE_CHARS, html_problems, html_to_text
 from bot.core import Core
-from bot.normalize import MAX_CHARS, MAX_CORRECTIONS
-from bot.reply import ROUTES, Reply
-from bot.telegram_html import MAX_MESSAGE_CHARS, html_problems, html_to_text
+from bot.reply.model import ROUTES, Reply
+from bot.text.normalize import MAX_CHARS, MAX_CORRECTIONS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 COUNTRIES = st.sampled_from([None, "US", "GB", "DE", "FR", "ES", "AU", "XX", ""])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.content.html_format import html_to_text
 from bot.core import Core
-from bot.telegram_html import html_to_text
 
 URGENT = ("overdose", "crisis")
 

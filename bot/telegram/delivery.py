@@ -22,10 +22,10 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.reply import Reply
+from bot.content.html_format import html_to_text
+from bot.reply.model import Reply
 from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.rate_limit import URGENT_SEND
-from bot.telegram_html import html_to_text
 
 _log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.reply import Reply
+from bot.reply.model import Reply
 from bot.telegram.delivery import URGENT_ROUTES
 from bot.telegram.filters import ADDRESSED_TO_BOT, without_bot_mention
 from bot.telegram.persistence import set_country

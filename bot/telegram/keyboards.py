@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.reply import Button
+from bot.reply.model import Button
 
 MAX_CALLBACK_DATA_BYTES = 64
 # Two buttons share a row when both labels are at most this long (fits a phone screen).

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.core import Core
-from bot.reply import Button, Reply
+from bot.reply.model import Button, Reply
 from bot.telegram.delivery import URGENT_ROUTES, Delivery
 from bot.telegram.persistence import get_country
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.reply import Button
+from bot.reply.model import Button
 from bot.telegram.keyboards import button_rows, inline_keyboard
 
 

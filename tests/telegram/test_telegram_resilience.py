@@ -12,7 +12,7 @@ import logging
 import pytest
 from conftest import send_and_wait, texts
 
-from bot.reply import Reply
+from bot.reply.model import Reply
 from bot.telegram.shell import shell_of
 
 CHAT, OTHER = 2001, 2002

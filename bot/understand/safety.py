@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.content_models import SafetyFile, SafetyRule
-from bot.normalize import Normalised
+from bot.content.models import SafetyFile, SafetyRule
+from bot.text.normalize import Normalised
 
 Phrase = tuple[str, ...]
 MANY = "#many"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.content_models import CountryDef
-from bot.normalize import clean_unicode, to_tokens
+from bot.content.models import CountryDef
+from bot.text.normalize import clean_unicode, to_tokens
 
 INTERNATIONAL = "international"
 MAX_TOKENS_FOR_SEARCH = 8

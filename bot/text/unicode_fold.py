@@ -2,7 +2,7 @@
 
 NFKC, casefold, invisible and control characters removed, look-alike letters of other
 scripts folded to Latin, accents dropped, keycap digits read as digits. The first step of
-``bot.normalize``; a module of its own because its tables are long.
+``bot.text.normalize``; a module of its own because its tables are long.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.normalize import Normalised, Normaliser
+from bot.text.normalize import Normalised, Normaliser
 
 W_EXAMPLE, W_OVERLAP, W_KEYWORD = 0.50, 0.30, 0.20
 MAX_QUERY_TOKENS = 60

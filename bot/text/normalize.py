@@ -1,6 +1,6 @@
 """Turn what people type into a canonical form the safety check and matcher can read.
 
-Unicode folded (``bot.unicode_fold``: NFKC, casefold, invisible characters, look-alike
+Unicode folded (``bot.text.unicode_fold``: NFKC, casefold, invisible characters, look-alike
 letters, accents), leetspeak undone, repeated and spaced-out letters
 squeezed, typos corrected against the content's vocabulary, and slang expanded with
 the replacements in ``synonyms.yaml``.
@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.unicode_fold import MAX_CHARS, clean_unicode
+from bot.text.unicode_fold import MAX_CHARS, clean_unicode
 
 __all__ = [
     "MAX_CHARS",

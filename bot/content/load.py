@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.content_models import (
+from bot.content.html_format import html_problems
+from bot.content.models import (
     CrisisLinesFile,
     IntentDef,
     IntentFile,
@@ -19,11 +20,10 @@ from bot.content_models import (
     SafetyFile,
     SynonymsFile,
 )
-from bot.normalize import Normaliser, to_tokens
-from bot.phones import phone_problem
-from bot.render import PLACEHOLDER, PLACEHOLDERS
-from bot.telegram_html import html_problems
-from bot.yaml_source import ContentError, SourceFile, load_yaml
+from bot.content.phones import phone_problem
+from bot.content.placeholders import PLACEHOLDER, PLACEHOLDERS
+from bot.content.yaml_source import ContentError, SourceFile, load_yaml
+from bot.text.normalize import Normaliser, to_tokens
 
 REQUIRED_INTENTS = (
     "overdose", "suicide", "naloxone", "good_samaritan", "withdrawal_symptoms",
@@ -68,7 +68,7 @@ def default_content_dir() -> Path:
     env = os.environ.get(ENV_CONTENT)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parent.parent.parent
 
 
 def _validate(source: SourceFile, model: type[M], problems: list[str]) -> M | None:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
 
-from bot.content_models import CountryDef, CrisisLinesFile, LineDef, ResponsesFile
+from bot.content.models import CountryDef, CrisisLinesFile, LineDef, ResponsesFile
+from bot.content.placeholders import PLACEHOLDER
 
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 INTERNATIONAL = "international"
-PLACEHOLDERS = (
-    "country_name", "emergency", "emergency_all", "crisis_line", "crisis_lines", "helpline",
-    "helplines", "poison", "overdose_line", "family_line", "good_samaritan",
-)
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
