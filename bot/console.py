@@ -1,15 +1,21 @@
-"""The console chat: exactly the replies Telegram would send, as plain text."""
+"""The console chat: exactly the replies Telegram would send, as plain text.
+
+A thin shell over :class:`bot.conversation.Conversation`: a line in, the Outcome's replies out.
+Typing a number presses that button. State lives in memory only; nothing is written to disk.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.content.html_format import html_to_text
+from bot.conversation import Conversation, Event, UserState
 from bot.core import Core
 from bot.reply.model import Button, Reply
-
-URGENT_ROUTES = ("overdose", "crisis")
 
 
 def render_reply(reply: Reply) -> str:
@@ -23,85 +29,34 @@ def render_reply(reply: Reply) -> str:
 class ConsoleChat:
     """One conversation. Typing a number picks that button; /commands work as on Telegram."""
 
-    def __init__(self, core: Core, country: str | None, out: TextIO):
+    def __init__(self, core: Core, country: str | None, out: TextIO, *,
+                 language: str | None = None, clock: Callable[[], float] = time.monotonic):
         self.core = core
-        self.country = country
+        self.conversation = Conversation(core)
+        self.state = UserState(country=country, client_language=language)
         self.out = out
+        self.clock = clock
         self.buttons: tuple[Button, ...] = ()
-        self.awaiting_country = False
+        self.replies: list[Reply] = []  # everything shown, in order (for tests)
+
+    @property
+    def country(self) -> str | None:
+        return self.state.country
 
     def show(self, reply: Reply) -> None:
+        self.replies.append(reply)
         self.buttons = reply.buttons
         print(render_reply(reply), file=self.out)
         print(file=self.out)
 
+    def handle(self, event: Event) -> None:
+        outcome = self.conversation.handle(event, self.state, self.clock())
+        self.state = outcome.state
+        for reply in outcome.replies:
+            self.show(reply)
+
     def press(self, action: str) -> None:
-        kind, _, value = action.partition(":")
-        if kind == "intent" and self.core.has_topic(value):
-            self.show(self.core.topic(value, self.country))
-        elif kind == "country":
-            self.set_country(None if value == "other" else value)
-        elif action == "forget:yes":
-            self.country = None
-            self.show(self.core.message("forget_done", None))
-        elif action == "forget:no":
-            self.show(self.core.message("forget_cancelled", self.country))
-
-    def set_country(self, code: str | None) -> None:
-        self.awaiting_country = False
-        self.country = code
-        if code is None:
-            self.show(self.core.message("country_other", None))
-        else:
-            self.show(self.core.message("country_set", code))
-        self.set_topics()
-
-    def command(self, name: str, arg: str) -> None:
-        core, cc = self.core, self.country
-        if name == "start":
-            if arg and core.has_topic(arg):
-                self.show(core.topic(arg, cc))
-                return
-            self.show(core.message("welcome", cc))
-            self.ask_country()
-        elif name in ("sos", "emergency"):
-            self.show(core.topic("overdose", cc))
-        elif name == "crisis":
-            self.show(core.topic("suicide", cc))
-        elif name == "country":
-            if arg:
-                self.answer_country(arg)
-            else:
-                self.ask_country()
-        elif name == "topics":
-            self.set_topics()
-        elif name in ("help", "privacy"):
-            self.show(core.message(name, cc))
-        elif name == "forget":
-            base = core.message("forget_confirm", cc)
-            self.show(Reply("fallback", None, base.messages, (
-                Button(core.label("forget_yes"), "forget:yes"),
-                Button(core.label("forget_no"), "forget:no"))))
-        else:
-            self.show(core.message("help", cc))
-
-    def set_topics(self) -> None:
-        base = self.core.message("topics", self.country)
-        self.show(Reply("fallback", None, base.messages, self.core.topic_buttons()))
-
-    def ask_country(self) -> None:
-        self.awaiting_country = True
-        base = self.core.message("ask_country", self.country)
-        self.show(Reply("fallback", None, base.messages, self.core.country_buttons()))
-
-    def answer_country(self, text: str) -> None:
-        code = self.core.resolve_country(text)
-        if code is not None:
-            self.set_country(code)
-        elif text.strip().casefold() in ("other", self.core.label("country_other").casefold()):
-            self.set_country(None)
-        else:
-            self.show(self.core.message("country_not_understood", self.country))
+        self.handle(Event("button", action))
 
     def say(self, line: str) -> None:
         text = line.rstrip("\r\n")
@@ -109,40 +64,33 @@ class ConsoleChat:
         if stripped.isdigit() and self.buttons and 1 <= int(stripped) <= len(self.buttons):
             self.press(self.buttons[int(stripped) - 1].action)
             return
-        if stripped.startswith("/") and len(stripped) > 1 and " " not in stripped.split()[0][1:]:
-            name, _, arg = stripped[1:].partition(" ")
-            self.command(name.split("@")[0].casefold(), arg.strip())
-            return
-        # Safety first, as on Telegram: "my mate overdosed in england" is an emergency,
-        # not the answer to "which country?".
-        reply = self.core.handle(text, self.country)
-        if self.awaiting_country:
-            self.awaiting_country = False
-            if reply.route not in URGENT_ROUTES:
-                code = self.core.resolve_country(text)
-                if code is not None or stripped.casefold() == "other":
-                    self.set_country(code)
-                    return
-        self.show(reply)
+        self.handle(self.conversation.text_event(text))
 
 
 def run_chat(core: Core, country: str | None, stdin: TextIO = sys.stdin,
              stdout: TextIO = sys.stdout) -> int:
     chat = ConsoleChat(core, country, stdout)
     interactive = stdin.isatty()
-    if country is None:
-        chat.command("start", "")
-    else:
-        chat.show(core.message("welcome", country))
-        chat.set_topics()
+    if interactive:
+        _enable_line_editing()
+    chat.say("/start")
     while True:
         if interactive:
-            stdout.write("> ")
-            stdout.flush()
-        line = stdin.readline()
-        if not line:
-            return 0
+            try:
+                line = input("> ") + "\n"
+            except EOFError:
+                return 0
+        else:
+            line = stdin.readline()
+            if not line:
+                return 0
         if interactive or line.strip():
             if not interactive:
                 print(f"> {line.rstrip()}", file=stdout)
             chat.say(line)
+
+
+def _enable_line_editing() -> None:
+    """Arrow keys and history at the prompt (readline, where the platform has it)."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (importing it is what enables editing for input())

@@ -24,7 +24,7 @@ from bot.core import Core
 from bot.reply.model import ROUTES
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
 ENV_CONTENT = "RECOVERY_BOT_CONTENT"
 MARKER = "MARKER-7f3a-thanks-from-the-copy"
 TIMEOUT = 120  # a hung process fails the test instead of hanging the suite

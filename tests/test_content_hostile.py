@@ -22,7 +22,7 @@ from bot.content.yaml_source import MAX_FILE_BYTES
 from bot.core import ContentError, Core
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ("intents", "responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")
+CONTENT = ("intents", "responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
 LINT_TIMEOUT = 120  # generous: only there so a hang fails instead of blocking the suite
 
 

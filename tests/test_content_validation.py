@@ -18,7 +18,7 @@ import pytest
 from bot.core import ContentError, Core
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
 TODAY = dt.date.today()
 
 

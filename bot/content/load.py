@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.commands import COMMAND_NAMES
 from bot.content.html_format import html_problems
 from bot.content.models import (
     CrisisLinesFile,
@@ -19,6 +20,7 @@ from bot.content.models import (
     ResponsesFile,
     SafetyFile,
     SynonymsFile,
+    TuningFile,
 )
 from bot.content.phones import phone_problem
 from bot.content.placeholders import PLACEHOLDER, PLACEHOLDERS
@@ -38,8 +40,7 @@ REQUIRED_MESSAGES = (
     "help", "privacy", "forget_confirm", "forget_done", "forget_cancelled", "voice", "media",
     "location", "edited", "empty", "too_long", "clarify", "fallback", "error",
 )
-COMMANDS = ("sos", "crisis", "start", "country", "topics", "help", "privacy", "forget",
-            "emergency")
+COMMANDS = COMMAND_NAMES  # every command needs its menu label
 REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other",
                    *(f"command_{name}" for name in COMMANDS))
 MAX_AGE = dt.timedelta(days=365)
@@ -61,6 +62,7 @@ class Content:
     safety: SafetyFile
     synonyms: SynonymsFile
     sources: dict[str, SourceFile]
+    tuning: TuningFile | None = None  # always set by load_content
 
 
 def default_content_dir() -> Path:
@@ -124,6 +126,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     c_src, crisis = _load(root / "crisis_lines.yaml", CrisisLinesFile, problems)
     s_src, safety = _load(root / "safety.yaml", SafetyFile, problems)
     y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
+    _, tuning = _load(root / "tuning.yaml", TuningFile, problems)
 
     if responses is not None and r_src is not None:
         _check_responses(responses, r_src, intents, intent_locs, problems, today, broken)
@@ -140,7 +143,8 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
         raise ContentError(problems)
     assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
     sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
-    return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources)
+    return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources,
+                   tuning=tuning)
 
 
 _ID_LINE = re.compile(r"^[ \t-]*id:[ \t]*['\"]?([a-z][a-z0-9_]*)", re.M)
@@ -236,6 +240,13 @@ def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[st
                                 today, "review it again")
         if problem:
             problems.append(problem)
+    for step, phrases in responses.followups.items():
+        if step not in known:
+            problems.append(f"{src.where(('followups', step))}: follow-up step {step!r} is not "
+                            f"a response id")
+        if not phrases:
+            problems.append(f"{src.where(('followups', step))}: follow-up step {step!r} has no "
+                            f"phrases")
     for j, mid in enumerate(responses.menu):
         if mid not in known:
             problems.append(f"{src.where(('menu', j))}: menu item {mid!r} is not a response id")
@@ -261,11 +272,17 @@ def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list
         problems.append(f"{src.where(('countries',))}: an `international` entry is required")
     seen_alias: dict[str, str] = {}
     for code, country in crisis.countries.items():
-        if country.good_samaritan:
-            for issue in html_problems(country.good_samaritan):
-                problems.append(f"{src.where(('countries', code, 'good_samaritan'))}: "
-                                f"good_samaritan: {issue}")
-        if code != "international" and (len(code) != 2 or not code.isupper()):
+        for field, source in (("good_samaritan", "good_samaritan_source"),
+                              ("naloxone_note", "naloxone_source")):
+            text = getattr(country, field)
+            if not text:
+                continue
+            for issue in html_problems(text):
+                problems.append(f"{src.where(('countries', code, field))}: {field}: {issue}")
+            if field == "naloxone_note" and not getattr(country, source):
+                problems.append(f"{src.where(('countries', code, field))}: {field} needs "
+                                f"{source}")
+        if code != "international" and not _iso_country(code):
             problems.append(f"{src.where(('countries', code))}: {code!r} is not an ISO 3166 "
                             f"two-letter code")
         if not any(line.category == "emergency" for line in country.lines):
@@ -281,6 +298,9 @@ def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list
             loc = ("countries", code, "lines", j)
             if not (line.number or line.sms or line.web):
                 problems.append(f"{src.where(loc)}: a line needs a number, sms or web")
+            if line.law_enforcement and not line.operator_note:
+                problems.append(f"{src.where(loc)}: a line run by law enforcement needs an "
+                                f"operator_note saying so")
             for field in ("number", "sms"):
                 value = getattr(line, field)
                 if value is None:
@@ -292,3 +312,38 @@ def _check_crisis_lines(crisis: CrisisLinesFile, src: SourceFile, problems: list
                                     "check the number again")
             if problem:
                 problems.append(problem)
+    _check_emergency_only(crisis, src, problems, today)
+
+
+def _iso_country(code: str) -> bool:
+    import pycountry
+
+    return len(code) == 2 and code.isupper() and pycountry.countries.get(alpha_2=code) is not None
+
+
+def _check_emergency_only(crisis: CrisisLinesFile, src: SourceFile, problems: list[str],
+                          today: dt.date) -> None:
+    """``emergency_only:`` groups: real ISO codes without an entry of their own, each listed
+    once, and a number phonenumbers knows as an emergency number in every one of them."""
+    from phonenumbers import shortnumberinfo
+
+    seen: dict[str, int] = {}
+    for g, group in enumerate(crisis.emergency_only):
+        loc = ("emergency_only", g)
+        digits = "".join(ch for ch in group.number if ch.isdigit())
+        for code in group.countries:
+            where = src.where((*loc, "countries", code))
+            if not _iso_country(code):
+                problems.append(f"{where}: {code!r} is not an ISO 3166 two-letter code")
+                continue
+            if code in crisis.countries:
+                problems.append(f"{where}: {code} has its own entry under countries:")
+            if code in seen:
+                problems.append(f"{where}: {code} is also in emergency_only group {seen[code]}")
+            seen[code] = g
+            if not digits or not shortnumberinfo.is_emergency_number(digits, code):
+                problems.append(f"{where}: {group.number!r} is not an emergency number in {code}")
+        problem = _date_problem(src, (*loc, "checked"), "checked", group.checked, today,
+                                "check the number again")
+        if problem:
+            problems.append(problem)

@@ -64,11 +64,14 @@ class ResponsesFile(Strict):
     messages: dict[IntentId, MessageDef]
     labels: dict[IntentId, NonEmpty] = {}
     formats: dict[IntentId, Annotated[str, StringConstraints(min_length=1)]] = {}
+    # emergency follow-up step (a response id) -> phrases that choose it (see followups:)
+    followups: dict[IntentId, list[NonEmpty]] = {}
 
 
 # --- crisis_lines.yaml ----------------------------------------------------
 
 Category = Literal["emergency", "crisis", "helpline", "poison", "overdose_line", "family"]
+Confidence = Literal["CONFIRMED-OFFICIAL", "CONFIRMED-SECONDARY"]
 
 
 class LineDef(Strict):
@@ -79,8 +82,12 @@ class LineDef(Strict):
     web: NonEmpty | None = None
     hours: NonEmpty | None = None
     note: NonEmpty | None = None
+    # Who runs the line, said plainly in the rendered line (formats.operator). Required
+    # when ``law_enforcement`` is true (a police, drug-enforcement or interior agency).
+    operator_note: NonEmpty | None = None
+    law_enforcement: bool = False
     source: HttpsUrl
-    confidence: Literal["CONFIRMED-OFFICIAL", "CONFIRMED-SECONDARY"]
+    confidence: Confidence
     checked: dt.date
 
 
@@ -90,11 +97,32 @@ class CountryDef(Strict):
     short_codes: list[NonEmpty] = []
     good_samaritan: NonEmpty | None = None
     good_samaritan_source: HttpsUrl | None = None
+    # Take-home naloxone access, only where the reference says something (Telegram HTML).
+    naloxone_note: NonEmpty | None = None
+    naloxone_source: HttpsUrl | None = None
     lines: list[LineDef] = Field(min_length=1)
+
+
+class EmergencyOnlyDef(Strict):
+    """One emergency number shared by countries that have no entry of their own
+    (e.g. 112 in the EU). Everything else for them comes from ``international``."""
+
+    name: NonEmpty
+    number: NonEmpty
+    countries: dict[str, NonEmpty] = Field(min_length=1)  # ISO code -> name in a sentence
+    source: HttpsUrl
+    confidence: Confidence
+    checked: dt.date
 
 
 class CrisisLinesFile(Strict):
     countries: dict[str, CountryDef]
+    emergency_only: list[EmergencyOnlyDef] = []
+
+    def emergency_only_codes(self) -> dict[str, tuple[str, EmergencyOnlyDef]]:
+        """ISO code -> (name, group) for every country that has only an emergency number."""
+        return {code: (name, group) for group in self.emergency_only
+                for code, name in group.countries.items()}
 
 
 # --- safety.yaml ----------------------------------------------------------
@@ -142,3 +170,18 @@ class SynonymsFile(Strict):
     out_of_scope: list[NonEmpty] = []
     domain: list[NonEmpty] = []
     vague: list[NonEmpty] = []
+    # who an emergency is about: "i took too much" (self) vs "he took too much" (other)
+    first_person: list[NonEmpty] = []
+    other_person: list[NonEmpty] = []
+
+
+# --- tuning.yaml ------------------------------------------------------------
+
+
+class TuningFile(Strict):
+    answer_min: float = Field(ge=0, le=100)
+    answer_margin: float = Field(ge=0, le=100)
+    clarify_min: float = Field(ge=0, le=100)
+    known_min: float = Field(ge=0, le=1)
+    clarify_options: int = Field(ge=1, le=5)
+    emergency_window_minutes: float = Field(gt=0, le=24 * 60)

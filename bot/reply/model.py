@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Route = Literal["overdose", "crisis", "answer", "clarify", "fallback"]
-ROUTES: tuple[Route, ...] = ("overdose", "crisis", "answer", "clarify", "fallback")
+Route = Literal["overdose", "crisis", "check", "answer", "clarify", "fallback"]
+ROUTES: tuple[Route, ...] = ("overdose", "crisis", "check", "answer", "clarify", "fallback")
 
 
 @dataclass(frozen=True, slots=True)

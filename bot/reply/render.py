@@ -27,6 +27,12 @@ class Renderer:
         for code, country in crisis.countries.items():
             if code != INTERNATIONAL:
                 self.values[code] = self._values(country, intl_values, international=False)
+        # Countries with only an emergency number (emergency_only:): that number, their
+        # name, and the international entry for everything else.
+        for code, (name, group) in crisis.emergency_only_codes().items():
+            number = html.escape(group.number, quote=False)
+            self.values[code] = {**intl_values, "emergency": number, "emergency_all": number,
+                                 "country_name": html.escape(name, quote=False)}
 
     def _format(self, key: str, **fields: str) -> str:
         return _fill(self.formats.get(key, "{" + key + "}"), fields)
@@ -41,6 +47,10 @@ class Renderer:
             if line.hours else "",
             "note": self._format("note", note=html.escape(line.note, quote=False))
             if line.note else "",
+            # who runs the line (e.g. a drug-law-enforcement agency), said plainly
+            "operator": _fill(self.formats.get("operator", " ({operator})"),
+                              {"operator": html.escape(line.operator_note, quote=False)})
+            if line.operator_note else "",
         }
         if line.number and line.sms:
             key = "line_sms"
@@ -50,7 +60,10 @@ class Renderer:
             key = "line_sms_only"
         else:
             key = "line_web"
-        return _fill(self.formats.get(key, "{name}: {number}{sms}{web}"), fields)
+        template = self.formats.get(key, "{name}: {number}{sms}{web}")
+        if "{operator}" not in template:  # never dropped by a template that forgets it
+            template += "{operator}"
+        return _fill(template, fields)
 
     def _values(self, country: CountryDef, fallback: Mapping[str, str] | None,
                 *, international: bool) -> dict[str, str]:
@@ -83,6 +96,9 @@ class Renderer:
         first_and_all("family", "family_line", "_family_lines")
         if country.good_samaritan:
             values["good_samaritan"] = country.good_samaritan.strip()
+        # Naloxone access is never guessed: empty, not the international text, where the
+        # reference says nothing for the country.
+        values["naloxone_note"] = (country.naloxone_note or "").strip()
         # {family_line} falls back to the country's own helpline first (FRANK, SAMHSA...),
         # and only then to the international entry (docs/CONTENT_FORMAT.md).
         if "family_line" not in values and "helpline" in values:

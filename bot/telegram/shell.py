@@ -1,69 +1,137 @@
-"""What every handler shares: the core, the delivery, and the replies built from the core.
+"""What every handler shares: the conversation, the delivery, and each user's state.
 
 One :class:`Shell` per Application, kept in ``application.bot_data`` (bot_data is never
-persisted). No user-facing words here: every text and label comes from the core.
+persisted). No user-facing words here: every text and label comes from the conversation.
+
+An Update becomes one :class:`~bot.conversation.Event`, classified once: the update processor
+asks :meth:`Shell.is_urgent` (to put emergencies first) and the handler then takes the same
+event, so no message is normalised or safety-checked twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CallbackContext
 
+from bot.conversation import Conversation, Event, EventKind, UserState
 from bot.core import Core
-from bot.reply.model import Button, Reply
-from bot.telegram.delivery import URGENT_ROUTES, Delivery
+from bot.reply.model import Reply
+from bot.telegram.delivery import Delivery
+from bot.telegram.filters import without_bot_mention
 from bot.telegram.persistence import get_country
 
 SHELL_KEY = "recovery_bot_shell"
-URGENT_COMMANDS = {"sos": "overdose", "emergency": "overdose", "crisis": "suicide"}
+MAX_PENDING_EVENTS = 10_000  # events classified by the processor, waiting for their handler
+MAX_SESSIONS = 100_000  # users whose conversation context (not stored) is kept in memory
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
 class Shell:
     core: Core
     delivery: Delivery = field(default_factory=Delivery)
-    # Users who sent /country and whose next text is read as a country. Memory only.
-    awaiting_country: set[int] = field(default_factory=set)
+    conversation: Conversation = field(init=False)
+    # What the bot last asked and the emergency it is helping with, per user. Memory only.
+    sessions: OrderedDict[int, UserState] = field(default_factory=OrderedDict)
+    _events: OrderedDict[int, Event] = field(default_factory=OrderedDict)
+    clock: Callable[[], float] = time.monotonic  # the conversation's clock (tests set it)
 
-    # -- state -----------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self.conversation = Conversation(self.core)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def event_of(self, update: Update, bot_username: str | None) -> Event | None:
+        """The update as a conversation event (classified once), or None if it is not one."""
+        cached = self._events.pop(update.update_id, None)
+        if cached is not None:
+            return cached
+        return self._build_event(update, bot_username)
+
+    def is_urgent(self, update: object) -> bool:
+        """For the update processor: classify now, keep the event for the handler."""
+        if not isinstance(update, Update):
+            return False
+        event = self._build_event(update, update.get_bot().username)
+        if event is None:
+            return False
+        self._events[update.update_id] = event
+        while len(self._events) > MAX_PENDING_EVENTS:
+            self._events.popitem(last=False)
+        return event.urgent
+
+    def _build_event(self, update: Update, bot_username: str | None) -> Event | None:
+        chat = update.effective_chat
+        private = chat is not None and chat.type == ChatType.PRIVATE
+        if update.callback_query is not None:
+            return Event("button", update.callback_query.data or "", private=private)
+        message = update.effective_message
+        if message is None:
+            return None
+        if update.edited_message is not None:
+            return self._with_text("edited", message.text or message.caption, private,
+                                   bot_username)
+        if message.text is not None:
+            text = without_bot_mention(message.text, bot_username)
+            return self.conversation.text_event(text, private=private)
+        kind: EventKind = ("voice" if (message.voice or message.audio or message.video_note)
+                           else "location" if (message.location or message.venue) else "media")
+        return self._with_text(kind, message.caption, private, bot_username)
+
+    def _with_text(self, kind: EventKind, text: str | None, private: bool,
+                   bot_username: str | None) -> Event:
+        if not text:
+            return Event(kind, private=private)
+        text = without_bot_mention(text, bot_username)
+        return Event(kind, text, private=private, classification=self.core.classify(text))
+
+    # -- state --------------------------------------------------------------------------------
 
     def country(self, context: CallbackContext[Any, Any, Any, Any]) -> str | None:
-        country = get_country(context.user_data)
-        return country if country in self.core.countries else None
+        return self.core.known_country(get_country(context.user_data))
 
-    # -- replies built from the core --------------------------------------------------------
-
-    def ask_country(self, country: str | None) -> Reply:
-        return self.with_country_buttons(self.core.message("ask_country", country))
-
-    def with_country_buttons(self, reply: Reply) -> Reply:
-        return with_buttons(reply, self.core.country_buttons())
-
-    def topics(self, country: str | None) -> Reply:
-        return with_buttons(self.core.message("topics", country), self.core.topic_buttons())
-
-    def forget_confirm(self, country: str | None) -> Reply:
-        reply = self.core.message("forget_confirm", country)
-        if reply.buttons:
-            return reply
-        return with_buttons(
-            reply,
-            (
-                Button(self.core.label("forget_yes"), "forget:yes"),
-                Button(self.core.label("forget_no"), "forget:no"),
-            ),
-        )
-
-    def maybe_topic(self, intent_id: str, country: str | None) -> Reply | None:
-        """The topic reply, or None for an id the core does not know (old button, bad link)."""
+    def state(self, context: CallbackContext[Any, Any, Any, Any], update: Update) -> UserState:
+        """The stored country plus this process's conversation context for the user. A stored
+        value that cannot be read counts as no country: an emergency is still answered."""
+        user = update.effective_user
         try:
-            return self.core.topic(intent_id, country)
-        except KeyError:
-            return None
+            country = self.country(context)
+        except Exception as exc:
+            _log.warning("Could not read a user's stored state (%s)", type(exc).__name__)
+            country = None
+        session = self.sessions.get(user.id) if user is not None else None
+        language = user.language_code if user is not None else None
+        base = session or UserState()
+        return dataclasses.replace(base, country=country, client_language=language)
+
+    def remember(self, update: Update, state: UserState) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        if state.awaiting is None and state.emergency is None:
+            self.sessions.pop(user.id, None)
+            return
+        self.sessions[user.id] = dataclasses.replace(state, country=None, client_language=None)
+        self.sessions.move_to_end(user.id)
+        while len(self.sessions) > MAX_SESSIONS:
+            self.sessions.popitem(last=False)
+
+    def forget(self, update: Update) -> None:
+        if update.effective_user is not None:
+            self.sessions.pop(update.effective_user.id, None)
+
+    def now(self) -> float:
+        return self.clock()
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -75,30 +143,6 @@ class Shell:
             if not await self.delivery.send_reply(context.bot, chat_id, reply):
                 return False
         return True
-
-    # -- urgency (used to let emergencies skip their chat's queue) ---------------------------
-
-    def is_urgent(self, update: object) -> bool:
-        if not isinstance(update, Update):
-            return False
-        if update.callback_query is not None:
-            action, _, arg = (update.callback_query.data or "").partition(":")
-            reply = self.maybe_topic(arg, None) if action == "intent" else None
-            return reply is not None and reply.route in URGENT_ROUTES
-        message = update.effective_message
-        text = (message.text or message.caption or "") if message is not None else ""
-        if text.startswith("/"):
-            words = text[1:].split()
-            command = words[0].split("@", 1)[0].lower() if words else ""
-            if command == "start" and len(words) > 1:  # deep link to a topic
-                reply = self.maybe_topic(words[1], None)
-                return reply is not None and reply.route in URGENT_ROUTES
-            return command in URGENT_COMMANDS
-        return bool(text.strip()) and self.core.is_urgent(text)
-
-
-def with_buttons(reply: Reply, buttons: tuple[Button, ...]) -> Reply:
-    return dataclasses.replace(reply, buttons=buttons)
 
 
 def install_shell(application: Application[Any, Any, Any, Any, Any, Any], shell: Shell) -> None:

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from fake_bot_api import FakeBotApi
 
 from bot.core import Core
 from bot.telegram.app import build_application, serve
 from bot.telegram.delivery import DeliveryPolicy, RetryPolicy
+from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456789:AAHfakeTOKENfakeTOKENfakeTOKENfake12"
 TOKEN_SECRET_PART = TOKEN.split(":", 1)[1]

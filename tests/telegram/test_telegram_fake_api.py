@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fake_bot_api import EntityParseError, FakeBotApi, parse_telegram_html
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+
+from tests.support.fake_bot_api import EntityParseError, FakeBotApi, parse_telegram_html
 
 TOKEN = "123456789:AAtestTOKENxxxxxxxxxxxxxxxxxxxxxxxxx"
 

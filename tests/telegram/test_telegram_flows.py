@@ -7,7 +7,10 @@ import pickle
 import pytest
 from conftest import send_and_wait, texts
 
-from bot.content import COMMANDS as MENU
+from bot.conversation import Conversation
+from bot.commands import COMMAND_TABLE
+
+MENU = [c.name for c in COMMAND_TABLE if c.in_menu]
 from bot.telegram.persistence import STATE_FILE
 
 CHAT = 1001
@@ -326,12 +329,12 @@ async def test_groups_only_get_answers_when_addressed(api, core, bot):
         lambda: api.command(GROUP, "/help@recovery_test_bot", user_id=5, chat_type="supergroup"),
         1,
     )
-    assert help_.text == core.message("help", None).messages[0]
+    assert help_.text == Conversation(core).help_reply(None).messages[0]
 
 
 async def test_unknown_command_in_private_gets_help(api, core, bot):
     [reply] = await send_and_wait(api, CHAT, lambda: api.command(CHAT, "/whatever"), 1)
-    assert reply.text == core.message("help", None).messages[0]
+    assert reply.text == Conversation(core).help_reply(None).messages[0]
 
 
 async def test_overdose_button_sends_the_emergency_before_answering_the_press(api, core, bot):

@@ -95,20 +95,26 @@ class BrokenCore:
     def __init__(self, core, broken_text: str) -> None:
         self._core, self._broken = core, broken_text
 
-    def handle(self, text, country):
+    def classify(self, text):
         if text == self._broken:
             raise RuntimeError(f"cannot handle {text!r}")
-        return self._core.handle(text, country)
+        return self._core.classify(text)
 
     def __getattr__(self, name):
         return getattr(self._core, name)
+
+
+def swap_core(application, core) -> None:
+    """Make the running application's conversation use ``core``."""
+    shell = shell_of(application)
+    shell.core = shell.conversation.core = core
 
 
 async def test_a_failing_handler_is_logged_without_the_text_and_the_bot_goes_on(
     api, core, bot, caplog
 ):
     broken = "this particular question breaks the core"
-    shell_of(bot).core = BrokenCore(core, broken)
+    swap_core(bot, BrokenCore(core, broken))
     update_id = api.text(CHAT, broken)
     [sorry] = await api.wait_for_sent(CHAT, 1)
     assert sorry.text == core.message("error", None).messages[0]
@@ -121,8 +127,8 @@ async def test_a_failing_handler_is_logged_without_the_text_and_the_bot_goes_on(
 
 
 class BadHtmlCore(BrokenCore):
-    def handle(self, text, country):
-        reply = self._core.handle(text, country)
+    def reply_for(self, c, country, **kwargs):
+        reply = self._core.reply_for(c, country, **kwargs)
         return Reply(
             reply.route,
             reply.intent,
@@ -132,7 +138,7 @@ class BadHtmlCore(BrokenCore):
 
 
 async def test_html_telegram_refuses_is_resent_as_plain_text(api, core, bot):
-    shell_of(bot).core = BadHtmlCore(core, "")
+    swap_core(bot, BadHtmlCore(core, ""))
     expected = core.handle(OVERDOSE_TEXT, None)
     sent = await send_and_wait(
         api, CHAT, lambda: api.text(CHAT, OVERDOSE_TEXT), len(expected.messages)

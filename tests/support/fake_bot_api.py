@@ -196,6 +196,8 @@ class FakeBotApi:
     """The fake server. ``async with FakeBotApi(token) as api: ... api.base_url ...``."""
 
     def __init__(self, token: str, *, bot_id: int = 424242, username: str = "recovery_test_bot"):
+        # the Telegram client language each user id reports (default "en")
+        self.language_codes: dict[int, str] = {}
         self.token = token
         self.bot_user = {
             "id": bot_id,
@@ -328,7 +330,7 @@ class FakeBotApi:
             "id": user_id,
             "is_bot": False,
             "first_name": f"User{user_id}",
-            "language_code": "en",
+            "language_code": self.language_codes.get(user_id, "en"),
         }
 
     def chat(self, chat_id: int, chat_type: str = "private") -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""The one command table: what each /command does, whether it is urgent, and its menu label.
+
+Read by the conversation (what to do), Telegram (handlers and ``set_my_commands``), the console
+and ``/help`` (the list of commands), so a command exists in one row or not at all. Labels live
+in content (``labels: command_<name>`` in responses.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal["start", "sos", "crisis", "country", "topics", "help", "privacy", "forget"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    action: Action
+    urgent: bool = False  # handled before anything else, skipping the chat's queue
+    in_menu: bool = True  # listed in Telegram's command menu and in /help
+
+    @property
+    def label_key(self) -> str:
+        return f"command_{self.name}"
+
+
+COMMAND_TABLE: tuple[Command, ...] = (
+    Command("sos", "sos", urgent=True),
+    Command("emergency", "sos", urgent=True, in_menu=False),
+    Command("crisis", "crisis", urgent=True),
+    Command("start", "start"),
+    Command("country", "country"),
+    Command("topics", "topics"),
+    Command("help", "help"),
+    Command("privacy", "privacy"),
+    Command("forget", "forget"),
+)
+COMMANDS_BY_NAME = {c.name: c for c in COMMAND_TABLE}
+COMMAND_NAMES = tuple(c.name for c in COMMAND_TABLE)

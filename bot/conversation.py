@@ -1,0 +1,329 @@
+"""The one conversation both shells drive: an event plus the user's state in, replies out.
+
+An :class:`Event` is what the user did (text, a /command with its argument, a button, a photo);
+:class:`UserState` is what the bot knows about them (country, language, what it last asked,
+the emergency it is helping with). :meth:`Conversation.handle` returns an :class:`Outcome`:
+the replies in order, the new state, and the effects the shell must carry out (save the
+country, forget the user). The console and Telegram only translate: a line or an Update in,
+an Outcome out, so identical input gives identical words on both.
+
+Safety comes first: a text is classified (normalise, safety, matcher) exactly once, before any
+country or conversation logic, and an overdose or crisis reply is never replaced by a question.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.commands import COMMAND_TABLE, COMMANDS_BY_NAME, Command
+from bot.content.html_format import MAX_MESSAGE_CHARS
+from bot.core import Core, with_buttons
+from bot.reply.model import Button, Reply
+from bot.understand.classify import Classification
+from bot.understand.followups import FollowupSteps
+
+EventKind = Literal["text", "command", "button", "voice", "media", "location", "edited"]
+EmergencyKind = Literal["overdose", "crisis"]
+COUNTRY_STATEMENT_WORDS = 6  # "i live in the uk now": short enough to be only about the country
+CRISIS_VARIANTS = ("crisis_listen_1", "crisis_listen_2", "crisis_listen_3", "crisis_person")
+# A Telegram client language (without a region) and the country it most likely means.
+LANGUAGE_COUNTRY = {"de": "DE", "fr": "FR", "es": "ES", "it": "IT", "pl": "PL", "uk": "UA",
+                    "pt": "BR", "nl": "NL", "sv": "SE", "nb": "NO", "no": "NO", "da": "DK",
+                    "fi": "FI", "ja": "JP", "ko": "KR", "ga": "IE"}
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """The emergency the bot is helping with: its kind, when it started, replies so far."""
+
+    kind: EmergencyKind
+    since: float  # seconds (the shell's clock)
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    country: str | None = None
+    language: str | None = None
+    client_language: str | None = None  # Telegram's language_code: a hint, never stored
+    awaiting: Literal["country"] | None = None  # what the bot last asked
+    emergency: Emergency | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    text: str = ""  # the message, the command's argument, or the button's action
+    command: str = ""  # for kind "command": its name, lowercase, without the bot's @name
+    private: bool = True  # a one-to-one chat (groups never read a bare word as a country)
+    classification: Classification | None = None  # made once per message (see classify)
+
+    @property
+    def urgent(self) -> bool:
+        """An emergency: handled first, before other updates of the same chat."""
+        if self.kind == "command":
+            cmd = COMMANDS_BY_NAME.get(self.command)
+            return cmd is not None and (cmd.urgent or (
+                cmd.action == "start" and self.text.startswith(("overdose", "suicide"))))
+        if self.kind == "button":
+            return self.text.startswith(("intent:overdose", "intent:suicide"))
+        return self.classification is not None and self.classification.urgent
+
+
+Effect = Literal["save", "forget"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    replies: tuple[Reply, ...]
+    state: UserState
+    effects: frozenset[Effect] = field(default_factory=frozenset)
+
+
+class Conversation:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.window = core.tuning.emergency_window_minutes * 60
+        self.followups = FollowupSteps(core.normalise, core.content.responses.followups)
+        self._commands: dict[str, Callable[[str, UserState, float], Outcome]] = {
+            "start": self._start, "sos": self._sos, "crisis": self._crisis,
+            "country": self._country, "topics": self._topics, "help": self._help,
+            "privacy": self._privacy, "forget": self._forget,
+        }
+
+    # --- events in -------------------------------------------------------------------------
+
+    def text_event(self, text: str, *, private: bool = True) -> Event:
+        """A typed message, classified once. A ``/command`` becomes a command event."""
+        stripped = text.strip()
+        head = stripped.split(maxsplit=1)[0] if stripped else ""
+        if head.startswith("/") and len(head) > 1:
+            name = head[1:].split("@", 1)[0].casefold()
+            return Event("command", stripped[len(head):].strip(), name, private)
+        return Event("text", text, private=private, classification=self.core.classify(text))
+
+    def handle(self, event: Event, state: UserState, now: float) -> Outcome:
+        state = self._expire(state, now)
+        if event.kind == "command":
+            return self._command(event, state, now)
+        if event.kind == "button":
+            return self._button(event.text, state, now)
+        if event.kind == "text":
+            return self._text(event, state, now)
+        # voice, media, location, edited: the caption or edit is checked for an emergency first
+        if event.classification is not None and event.classification.urgent:
+            return self._emergency(event.classification, state, now)
+        return self._say(state, self.core.message(event.kind, state.country))
+
+    # --- commands --------------------------------------------------------------------------
+
+    def commands(self) -> tuple[Command, ...]:
+        return COMMAND_TABLE
+
+    def _command(self, event: Event, state: UserState, now: float) -> Outcome:
+        cmd = COMMANDS_BY_NAME.get(event.command)
+        if cmd is None:
+            return self._help("", state, now)
+        return self._commands[cmd.action](event.text, state, now)
+
+    def _start(self, arg: str, state: UserState, now: float) -> Outcome:
+        cc = state.country
+        if arg and self.core.has_topic(arg):
+            out = self._topic(arg, state, now)
+            if cc is None:
+                return self._then_ask_country(out)
+            return out
+        welcome = self.core.message("welcome", cc)
+        if cc is None:
+            return self._then_ask_country(Outcome((welcome,), state))
+        return Outcome((welcome, self.topics_reply(cc)), dataclasses.replace(state, awaiting=None))
+
+    def _sos(self, arg: str, state: UserState, now: float) -> Outcome:
+        return self._emergency_reply(self.core.topic("overdose", state.country), "overdose",
+                                     state, now)
+
+    def _crisis(self, arg: str, state: UserState, now: float) -> Outcome:
+        return self._crisis_reply(state, now, fresh=True)
+
+    def _country(self, arg: str, state: UserState, now: float) -> Outcome:
+        if arg:
+            return self._answer_country(arg, state, now, asked=True)
+        return self._ask_country(state)
+
+    def _topics(self, arg: str, state: UserState, now: float) -> Outcome:
+        return self._say(state, self.topics_reply(state.country))
+
+    def _help(self, arg: str, state: UserState, now: float) -> Outcome:
+        return self._say(state, self.help_reply(state.country))
+
+    def _privacy(self, arg: str, state: UserState, now: float) -> Outcome:
+        return self._say(state, self.core.message("privacy", state.country))
+
+    def _forget(self, arg: str, state: UserState, now: float) -> Outcome:
+        base = self.core.message("forget_confirm", state.country)
+        buttons = (Button(self.core.label("forget_yes"), "forget:yes"),
+                   Button(self.core.label("forget_no"), "forget:no"))
+        return self._say(state, with_buttons(base, buttons))
+
+    # --- buttons ---------------------------------------------------------------------------
+
+    def _button(self, action: str, state: UserState, now: float) -> Outcome:
+        kind, _, value = action.partition(":")
+        if kind == "intent" and self.core.has_topic(value):
+            return self._topic(value, state, now)
+        if kind == "country":
+            if value == "other":
+                return self._set_country(None, state, now)
+            if value in self.core.countries:
+                return self._set_country(value, state, now)
+            return self._ask_country(state)  # a country no longer offered
+        if action == "forget:yes":
+            return Outcome((self.core.message("forget_done", None),), UserState(
+                client_language=state.client_language), frozenset({"forget"}))
+        if action == "forget:no":
+            return self._say(state, self.core.message("forget_cancelled", state.country))
+        return self._say(state, self.topics_reply(state.country))  # an old or unknown button
+
+    def _topic(self, rid: str, state: UserState, now: float) -> Outcome:
+        reply = self.core.topic(rid, state.country)
+        if reply.route == "overdose":
+            return self._emergency_reply(reply, "overdose", state, now)
+        if reply.route == "crisis":
+            return self._crisis_reply(state, now, fresh=True)
+        return self._say(state, reply)
+
+    # --- free text -------------------------------------------------------------------------
+
+    def _text(self, event: Event, state: UserState, now: float) -> Outcome:
+        text = event.text
+        if not text.strip():
+            return self._say(state, self.core.message("empty", state.country))
+        c = event.classification or self.core.classify(text)
+        if c.urgent:  # safety first: never read as the answer to "which country?"
+            return self._emergency(c, dataclasses.replace(state, awaiting=None), now)
+        ctx = state.emergency
+        if ctx is not None and ctx.kind == "overdose":
+            step = self.followups.step(c.tokens)
+            if step is not None:
+                return self._emergency_reply(self.core.topic(step, state.country), "overdose",
+                                             state, now)
+        code = self.core.resolve_country(text, exact=True) if event.private else None
+        if code is not None:  # "uk", "🇩🇪": a country, whatever was asked
+            return self._set_country(code, state, now)
+        if state.awaiting == "country":
+            return self._answer_country(text, state, now, asked=True, classification=c)
+        if c.route != "answer" and event.private and len(c.tokens) <= COUNTRY_STATEMENT_WORDS:
+            code = self.core.resolve_country(text, exact=False)  # "im in germany"
+            if code is not None:
+                return self._set_country(code, state, now)
+        if ctx is not None and ctx.kind == "crisis" and c.route in ("fallback", "clarify"):
+            return self._crisis_reply(state, now, fresh=False)  # keep listening
+        reply = self.core.reply_for(c, state.country, long=len(text) > MAX_MESSAGE_CHARS)
+        return self._say(state, reply)
+
+    # --- emergencies -----------------------------------------------------------------------
+
+    def _emergency(self, c: Classification, state: UserState, now: float) -> Outcome:
+        if c.route == "crisis":
+            return self._crisis_reply(state, now, fresh=False)
+        ctx = state.emergency
+        if ctx is not None and ctx.kind == "overdose" and c.person != "self" and not c.also_crisis:
+            step = self.followups.step(c.tokens) or "overdose_still"
+            return self._emergency_reply(self.core.topic(step, state.country), "overdose",
+                                         state, now)
+        return self._emergency_reply(self.core.reply_for(c, state.country), "overdose",
+                                     state, now)
+
+    def _emergency_reply(self, reply: Reply, kind: EmergencyKind, state: UserState,
+                         now: float) -> Outcome:
+        ctx = state.emergency
+        count = ctx.count + 1 if ctx is not None and ctx.kind == kind else 1
+        since = ctx.since if ctx is not None and ctx.kind == kind else now
+        new = dataclasses.replace(state, awaiting=None, emergency=Emergency(kind, since, count))
+        return Outcome((reply,), new)
+
+    def _crisis_reply(self, state: UserState, now: float, *, fresh: bool) -> Outcome:
+        """The crisis reply; repeated distress gets varied, listening replies (then the offer
+        of a person), never the same text word for word. With no country: country buttons."""
+        ctx = state.emergency
+        count = ctx.count if ctx is not None and ctx.kind == "crisis" else 0
+        cc = state.country
+        if count == 0 or fresh:
+            reply = self.core.topic("suicide", cc)
+        else:
+            key = CRISIS_VARIANTS[(count - 1) % len(CRISIS_VARIANTS)]
+            reply = self.core.message(key, cc)
+            reply = Reply("crisis", "suicide", reply.messages, reply.buttons, 100.0)
+        if cc is None:
+            reply = with_buttons(reply, self.core.country_buttons(self.country_hint(state)))
+        return self._emergency_reply(reply, "crisis", state, now)
+
+    def _expire(self, state: UserState, now: float) -> UserState:
+        ctx = state.emergency
+        if ctx is not None and now - ctx.since > self.window:
+            return dataclasses.replace(state, emergency=None)
+        return state
+
+    # --- the country -----------------------------------------------------------------------
+
+    def country_hint(self, state: UserState) -> str | None:
+        """The country a Telegram client's language suggests ("de" -> DE, "pt-BR" -> BR)."""
+        code = (state.client_language or "").replace("_", "-")
+        lang, _, region = code.partition("-")
+        guess = region.upper() if region else LANGUAGE_COUNTRY.get(lang.casefold())
+        return guess if guess in self.core.countries else None
+
+    def _ask_country(self, state: UserState) -> Outcome:
+        reply = with_buttons(self.core.message("ask_country", state.country),
+                             self.core.country_buttons(self.country_hint(state)))
+        return Outcome((reply,), dataclasses.replace(state, awaiting="country"))
+
+    def _then_ask_country(self, out: Outcome) -> Outcome:
+        asked = self._ask_country(out.state)
+        return Outcome(out.replies + asked.replies, asked.state, out.effects)
+
+    def _answer_country(self, text: str, state: UserState, now: float, *, asked: bool,
+                        classification: Classification | None = None) -> Outcome:
+        code = self.core.resolve_country(text)
+        if code is not None:
+            return self._set_country(code, state, now)
+        if text.strip().casefold() in ("other", self.core.label("country_other").casefold()):
+            return self._set_country(None, state, now)
+        state = dataclasses.replace(state, awaiting=None)
+        if classification is not None and classification.route in ("answer", "clarify"):
+            # not a country but a question: answer it rather than lose it
+            reply = self.core.reply_for(classification, state.country)
+            return self._say(state, reply)
+        not_understood = with_buttons(self.core.message("country_not_understood", state.country),
+                                      self.core.country_buttons(self.country_hint(state)))
+        return self._say(state, not_understood)
+
+    def _set_country(self, code: str | None, state: UserState, now: float) -> Outcome:
+        new = dataclasses.replace(state, country=code, awaiting=None)
+        confirm = self.core.message("country_set" if code else "country_other", code)
+        ctx = new.emergency
+        if ctx is not None and ctx.kind == "crisis":  # the local crisis line, at once
+            follow = self.core.topic("suicide", code)
+        elif ctx is not None and ctx.kind == "overdose":
+            follow = self.core.topic("overdose", code)
+        else:
+            follow = self.topics_reply(code)
+        return Outcome((confirm, follow), new, frozenset({"save"}))
+
+    # --- replies built from the core --------------------------------------------------------
+
+    def topics_reply(self, country: str | None) -> Reply:
+        return with_buttons(self.core.message("topics", country), self.core.topic_buttons())
+
+    def help_reply(self, country: str | None) -> Reply:
+        base = self.core.message("help", country)
+        lines = "\n".join(f"/{c.name} – {self.core.label(c.label_key)}"
+                          for c in COMMAND_TABLE if c.in_menu)
+        return dataclasses.replace(base, messages=(base.messages[0].rstrip("\n") + "\n" + lines,))
+
+    @staticmethod
+    def _say(state: UserState, reply: Reply) -> Outcome:
+        return Outcome((reply,), state)

@@ -1,0 +1,94 @@
+"""One decision per message: normalise once, safety first, then the matcher.
+
+The :class:`Classification` made here is the only one a message gets: Telegram's update
+processor uses it to put emergencies first, and the conversation uses the same object to reply.
+Thresholds come from ``tuning.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.content.models import TuningFile
+from bot.text.normalize import Normaliser
+from bot.understand.matcher import Matcher, parent_of
+from bot.understand.safety import SafetyCheck
+
+Route = Literal["overdose", "crisis", "check", "answer", "clarify", "fallback"]
+Person = Literal["self", "other"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    route: Route
+    intent: str | None
+    score: float
+    candidates: tuple[tuple[str, float], ...]
+    also_crisis: bool = False
+    tokens: tuple[str, ...] = ()  # the normalised message (never stored)
+    person: Person = None  # who an emergency is about, when the words say so
+    rules: tuple[str, ...] = ()  # safety rules that fired
+
+    @property
+    def urgent(self) -> bool:
+        return self.route in ("overdose", "crisis")
+
+
+class Classifier:
+    def __init__(self, normalise: Normaliser, safety: SafetyCheck, matcher: Matcher,
+                 tuning: TuningFile, required: Iterable[str], *,
+                 first_person: Iterable[str] = (), other_person: Iterable[str] = ()) -> None:
+        self.normalise = normalise
+        self.safety = safety
+        self.matcher = matcher
+        self.tuning = tuning
+        self.required = tuple(required)
+        self._first = frozenset(t for w in first_person for t in normalise(w).tokens)
+        self._other = frozenset(t for w in other_person for t in normalise(w).tokens)
+
+    def person_of(self, tokens: Iterable[str]) -> Person:
+        words = set(tokens)
+        if words & self._other:
+            return "other"
+        if words & self._first:
+            return "self"
+        return None
+
+    def classify(self, text: str) -> Classification:
+        stripped = text.strip()
+        command = stripped.split(maxsplit=1)[0].split("@")[0].casefold() if stripped else ""
+        if command == "/start":  # the start command typed as text is a greeting
+            return Classification("answer", "greeting", 100.0, ())
+        message = self.normalise(text)
+        tokens = tuple(message.tokens)
+        if not tokens:
+            return Classification("fallback", None, 0.0, ())
+        safety = self.safety.check(message)
+        if safety.route == "overdose":
+            return Classification("overdose", "overdose", 100.0, (), safety.also_crisis, tokens,
+                                  self.person_of(tokens), safety.rules)
+        if safety.route == "crisis":
+            return Classification("crisis", "suicide", 100.0, (), False, tokens,
+                                  self.person_of(tokens), safety.rules)
+        match = self.matcher.match(message)
+        t = self.tuning
+        if safety.exempt_intent:
+            family = [c for c in match.scores
+                      if parent_of(c[0], self.required) == safety.exempt_intent]
+            intent = family[0][0] if family else safety.exempt_intent
+            return Classification("answer", intent, 100.0, match.scores, tokens=tokens,
+                                  rules=safety.rules)
+        if not match.scores or match.vague:
+            return Classification("fallback", None, 0.0, match.scores, tokens=tokens)
+        top, score = match.scores[0]
+        top_parent = parent_of(top, self.required)
+        rival = next((s for i, s in match.scores[1:]
+                      if parent_of(i, self.required) != top_parent), 0.0)
+        if (match.in_scope and score >= t.answer_min and score - rival >= t.answer_margin
+                and match.known >= t.known_min):
+            return Classification("answer", top, score, match.scores, tokens=tokens)
+        if score >= t.clarify_min:
+            return Classification("clarify", top, score, match.scores, tokens=tokens)
+        return Classification("fallback", None, score, match.scores, tokens=tokens)
