@@ -213,6 +213,8 @@ class Conversation:
         code = self.core.resolve_country(text, exact=True) if event.private else None
         if code is not None:  # "uk", "🇩🇪": a country, whatever was asked
             return self._set_country(code, state, now)
+        if not c.tokens and c.route == "fallback":  # only emoji, symbols, invisible characters
+            return self._say(state, self.core.message("empty", state.country))
         if state.awaiting == "country":
             return self._answer_country(text, state, now, asked=True, classification=c)
         if c.route != "answer" and event.private and len(c.tokens) <= COUNTRY_STATEMENT_WORDS:
