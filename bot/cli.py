@@ -36,16 +36,33 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.console import render_reply
+    from bot.conversation import Conversation, UserState
+
     core = _load_core(args)
-    _country(core, args.country)
+    country = _country(core, args.country)
+    conversation = Conversation(core)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
-        c = core.classify(text)
+        event = conversation.text_event(text)
+        c = event.classification or core.classify(text)
+        outcome = conversation.handle(event, UserState(country=country), 0.0)
+        first = outcome.replies[0] if outcome.replies else None
         out = {"text": text, "route": c.route,
                "intent": c.intent if c.route != "fallback" else None,
-               "score": c.score, "candidates": [[i, s] for i, s in c.candidates[:3]]}
+               "score": c.score, "candidates": [[i, s] for i, s in c.candidates[:3]],
+               "reply": render_reply(_first_message(first)) if first else "",
+               "safety": c.safety_report()}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
+
+
+def _first_message(reply):  # type: ignore[no-untyped-def]
+    """The reply's first message with its buttons only if it has no other message."""
+    import dataclasses
+
+    buttons = reply.buttons if len(reply.messages) == 1 else ()
+    return dataclasses.replace(reply, messages=reply.messages[:1], buttons=buttons)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -56,10 +73,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise SystemExit(f"recovery-bot: no such file: {path}")
     report = evaluate(core, path)
+    tuning = core.tuning.model_dump()
     if args.json:
-        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+        print(json.dumps({**report_json(report), "tuning": tuning}, indent=2,
+                         ensure_ascii=False))
     else:
         print(format_report(report))
+        print("tuning (tuning.yaml): " + ", ".join(f"{k}={v}" for k, v in tuning.items()))
     return 0 if report.passed_safety else 1
 
 
@@ -110,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
     p.add_argument("--port", type=int, default=8443, help="webhook listen port")
     p.set_defaults(func=cmd_run)
+
+    from bot.training.cli import add_train_safety
+
+    add_train_safety(sub)
     return parser
 
 

@@ -180,6 +180,8 @@ class Conversation:
             if value in self.core.countries:
                 return self._set_country(value, state, now)
             return self._ask_country(state)  # a country no longer offered
+        if action == "topics":
+            return self._say(state, self.topics_reply(state.country))
         if action == "forget:yes":
             return Outcome((self.core.message("forget_done", None),), UserState(
                 client_language=state.client_language), frozenset({"forget"}))

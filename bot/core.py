@@ -105,6 +105,13 @@ class Core:
             return reply
         if c.route == "crisis":
             return self.topic("suicide", country)
+        if c.route == "check":  # a possible emergency: the numbers, then one question
+            base = self.message("check", country)
+            normal = f"intent:{c.intent}" if c.intent and self.has_topic(c.intent) else "topics"
+            buttons = (Button(self.label("check_danger"), "intent:overdose"),
+                       Button(self.label("check_crisis"), "intent:suicide"),
+                       Button(self.label("check_no"), normal))
+            return Reply("check", c.intent, base.messages, buttons, c.score, c.candidates)
         if c.route == "answer" and c.intent:
             base = self.topic(c.intent, country)
             return Reply("answer", c.intent, base.messages, base.buttons, c.score, c.candidates)

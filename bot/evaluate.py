@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,11 @@ class Metric:
     def rate(self) -> float:
         return self.correct / self.total if self.total else 1.0
 
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Wilson 95% interval of :attr:`rate`."""
+        return wilson(self.correct, self.total)
+
     def add(self, ok: bool, miss: str) -> None:
         self.total += 1
         self.correct += ok
@@ -39,9 +46,12 @@ class Report:
     false_alarm: Metric  # correct = no false alarm
     intent: Metric
     out_of_scope: Metric
+    check: Metric = field(default_factory=lambda: Metric("check on calm lines"))
     answered: int = 0
     clarified: int = 0
     errors: list[str] = field(default_factory=list)
+    # (expected route group, route given) -> lines: overdose / crisis / calm / none
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def passed_safety(self) -> bool:
@@ -89,6 +99,10 @@ def evaluate(core: Core, path: Path) -> Report:
             report.crisis.add(ok, shown)
         if not SAFETY_ADJACENT & set(labels):
             report.false_alarm.add(c.route not in ("overdose", "crisis"), shown)
+            report.check.add(c.route != "check", shown)
+        group = ("overdose" if "overdose" in labels else "crisis" if "suicide" in labels
+                 else "none" if labels == ["none"] else "answer")
+        report.confusion[(group, c.route)] += 1
         if labels and not NON_ANSWER & set(labels):
             hit = c.intent in labels or top_parent in labels  # finer label or its parent
             report.intent.add(c.route == "answer" and hit, shown)
@@ -103,13 +117,25 @@ def format_report(report: Report) -> str:
     lines = []
     fa = report.false_alarm
     for m in (report.overdose, report.crisis):
-        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})")
+        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})  {_ci(m)}")
     alarms = fa.total - fa.correct
-    lines.append(f"{'false-alarm rate':22} {1 - fa.rate:7.1%}  ({alarms}/{fa.total})")
+    low, high = fa.interval
+    lines.append(f"{'false-alarm rate':22} {1 - fa.rate:7.1%}  ({alarms}/{fa.total})  "
+                 f"95% CI {1 - high:.1%}-{1 - low:.1%}")
+    ch = report.check
+    low, high = ch.interval
+    lines.append(f"{'check on calm lines':22} {1 - ch.rate:7.1%}  ({ch.total - ch.correct}/"
+                 f"{ch.total})  95% CI {1 - high:.1%}-{1 - low:.1%}")
     for m in (report.intent, report.out_of_scope):
-        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})")
+        lines.append(f"{m.name:22} {m.rate:7.1%}  ({m.correct}/{m.total})  {_ci(m)}")
     lines.append(f"answer-intent lines: {report.answered} answered, {report.clarified} clarify, "
                  f"{report.intent.total - report.answered - report.clarified} fallback/other")
+    routes = ("overdose", "crisis", "check", "answer", "clarify", "fallback")
+    lines.append("routes given (rows: what the labels need)")
+    lines.append(f"  {'':9}" + "".join(f"{r:>10}" for r in routes))
+    for group in ("overdose", "crisis", "answer", "none"):
+        counts = "".join(f"{report.confusion[(group, r)]:>10}" for r in routes)
+        lines.append(f"  {group:9}{counts}")
     for m, title in ((report.overdose, "MISSED OVERDOSE"), (report.crisis, "MISSED CRISIS"),
                      (fa, "FALSE ALARM"), (report.intent, "intent miss"),
                      (report.out_of_scope, "out-of-scope miss")):
@@ -126,13 +152,30 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def wilson(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of ``correct / total``."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _ci(metric: Metric) -> str:
+    low, high = metric.interval
+    return f"95% CI {low:.1%}-{high:.1%}"
+
+
 def report_json(report: Report) -> dict[str, object]:
     def m(metric: Metric) -> dict[str, object]:
         return {"rate": metric.rate, "correct": metric.correct, "total": metric.total,
-                "misses": metric.misses}
+                "interval_95": list(metric.interval), "misses": metric.misses}
 
     return {"overdose_recall": m(report.overdose), "crisis_recall": m(report.crisis),
             "false_alarm_rate": 1 - report.false_alarm.rate, "false_alarms": m(report.false_alarm),
             "intent_accuracy": m(report.intent), "out_of_scope": m(report.out_of_scope),
+            "check_rate": 1 - report.check.rate, "check": m(report.check),
+            "confusion": {f"{g}->{r}": n for (g, r), n in sorted(report.confusion.items())},
             "answered": report.answered, "clarified": report.clarified,
             "errors": report.errors, "passed_safety": report.passed_safety}

@@ -24,7 +24,7 @@ from bot.core import Core
 from bot.reply.model import ROUTES
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml", "tuning.yaml")
 ENV_CONTENT = "RECOVERY_BOT_CONTENT"
 MARKER = "MARKER-7f3a-thanks-from-the-copy"
 TIMEOUT = 120  # a hung process fails the test instead of hanging the suite
@@ -95,6 +95,7 @@ def assert_in_order(output: str, *parts: str) -> None:
 def copy_content(root: Path) -> Path:
     root.mkdir(parents=True)
     shutil.copytree(PROJECT / "intents", root / "intents")
+    shutil.copytree(PROJECT / "safety", root / "safety")
     for name in CONTENT_FILES:
         shutil.copy(PROJECT / name, root / name)
     return root
@@ -220,7 +221,8 @@ def test_classify_prints_one_json_object_per_line(command: list[str]) -> None:
     assert len(out) == len(CLASSIFY_LINES)
     for line, (text, route) in zip(out, CLASSIFY_LINES, strict=True):
         item = json.loads(line)
-        assert set(item) == {"text", "route", "intent", "score", "candidates"}
+        assert set(item) == {"text", "route", "intent", "score", "candidates", "reply", "safety"}
+        assert item["reply"] and set(item["safety"]) == {"rules", "model", "band"}
         assert item["text"] == text
         assert item["route"] in ROUTES
         assert item["route"] == route, item

@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS
 from bot.content.html_format import html_to_text
-from bot.core import ANSWER_MIN, CLARIFY_MIN, Core
+from bot.core import Core
+
+_TUNING = Core.load().tuning
+ANSWER_MIN, CLARIFY_MIN = _TUNING.answer_min, _TUNING.clarify_min
 from bot.reply.model import ROUTES
 from bot.understand.matcher import parent_of
 

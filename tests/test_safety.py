@@ -7,6 +7,9 @@ call. Wordings that were once missed stay here as plain tests, so they never com
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from bot.content.html_format import html_to_text
@@ -80,8 +83,25 @@ OVERDOSE_QUESTIONS = [
 def test_overdose_messages_get_the_overdose_steps(core: Core, text: str) -> None:
     reply = core.handle(text, None)
     assert reply.route == "overdose", (text, reply.route, reply.intent)
-    assert reply.intent == "overdose"
-    assert reply.messages == core.topic("overdose", None).messages
+    # about the writer ("i took too much"): the first-person steps, never bystander steps
+    expected = "overdose_self" if core.classify(text).person == "self" else "overdose"
+    assert reply.intent == expected
+    assert reply.messages == core.topic(expected, None).messages
+
+
+@pytest.mark.parametrize("text", ["i think i overdosed", "i took too much!!",
+                                  "doubled my dose and can't keep my eyes open"])
+def test_first_person_overdoses_get_first_person_steps(core: Core, text: str) -> None:
+    reply = core.handle(text, "GB")
+    assert reply.intent == "overdose_self"
+    assert "Call 999 now" in reply.messages[0]
+    assert "onto their side" not in reply.text and "Lay them" not in reply.text
+
+
+@pytest.mark.parametrize("text", ["do i do cpr or recovery position",
+                                  "my friend took too much what do i do"])
+def test_helping_someone_else_gets_the_bystander_steps(core: Core, text: str) -> None:
+    assert core.handle(text, "GB").intent == "overdose"
 
 
 CRISIS = [
@@ -282,3 +302,133 @@ def test_a_bare_plea_for_someone_else_is_an_emergency(core: Core, text: str) -> 
 @pytest.mark.parametrize("text", ["how do i help him", "help him quit", "can you help her stop"])
 def test_a_plea_inside_a_question_is_not_an_emergency(core: Core, text: str) -> None:
     assert core.handle(text, "US").route not in URGENT
+
+
+# --- a number of pills (#many) ---------------------------------------------------------
+
+MANY_PILLS = [
+    "took 30 tablets",
+    "swallowed 12 pills",
+    "i just took like 20 of my oxys",
+    "took thirty pills",
+    "she took a dozen percs",
+    "he popped 15 xanax bars",
+    "took 20 or so pills",
+    "did 6 bags",
+    "me tomé 20 pastillas",
+    "j'ai pris 20 comprimés",
+    "ich habe 20 tabletten genommen",
+    "tomei 20 comprimidos",
+]
+
+
+@pytest.mark.parametrize("text", MANY_PILLS)
+def test_a_number_of_pills_taken_is_an_overdose(core: Core, text: str) -> None:
+    assert core.handle(text, None).route == "overdose", text
+
+
+DOSES = [
+    "took 300 mg",
+    "took 2 pills",
+    "took 8mg of suboxone",
+    "i took 5 ml",
+    "took 50 mg of methadone",
+    "i take 6 pills a day",
+    "i took 10 pills a day for years",
+    "took 10 bags of trash out",
+]
+
+
+@pytest.mark.parametrize("text", DOSES)
+def test_a_dose_or_a_daily_amount_is_not_a_number_of_pills(core: Core, text: str) -> None:
+    assert core.handle(text, None).route not in URGENT, text
+
+
+# --- negated or in the past: calm, unless there is danger now ------------------------------
+
+LOWERED = [
+    # negated
+    "i would never kill myself",
+    "i'm not going to kill myself",
+    "i don't want to kill myself",
+    "i don't want to die",
+    "his lips are not blue",
+    "no quiero morir",
+    "não quero morrer",
+    "je ne suis pas suicidaire",
+    "ich bin nicht suizidal",
+    # the past, or a death already mourned
+    "he died of an overdose last year",
+    "my mom died of an overdose",
+    "i overdosed in 2019 and have been clean since",
+    "i lost my brother to an overdose 2 yrs ago",
+    "he tried to kill himself last year",
+    "i tried to kill myself when i was 16",
+    "i used to be suicidal",
+    "i used to self harm",
+]
+
+
+def _lowered(core: Core, text: str) -> tuple[str, ...]:
+    return core.safety.check(core.normalise(text)).lowered
+
+
+@pytest.mark.parametrize("text", LOWERED)
+def test_a_negated_or_past_match_is_lowered_to_calm(core: Core, text: str) -> None:
+    assert core.handle(text, "US").route not in URGENT, text
+    assert _lowered(core, text), f"{text!r}: no rule matched, so nothing was lowered"
+
+
+def test_a_negated_suicide_word_is_calm(core: Core) -> None:
+    assert core.handle("i'm not suicidal", "US").route not in URGENT
+
+
+KEPT = [
+    # danger now in the same message
+    ("my brother killed himself two years ago and now i want to join him", "crisis"),
+    ("he overdosed last year and now she's not breathing", "overdose"),
+    ("i overdosed in 2019 and i want to do it again tonight", "overdose"),
+    ("i'm not going to kill myself tonight", "crisis"),
+    ("he died of an overdose last year and i want to die", "crisis"),
+    ("my friend overdosed in 2019 and now he is blue and not breathing", "overdose"),
+    ("i want to kill myself, my mom died last year", "crisis"),
+    ("life is not worth living, last year was the worst", "crisis"),
+    ("i'm not suicidal but i want to die", "crisis"),
+    # the negation is the danger
+    ("she's not even breathing after she used", "overdose"),
+    ("he's not breathing", "overdose"),
+    ("mi hermano no respira", "overdose"),
+    ("no, no aguanto mas", "crisis"),
+    # "can't" is not "won't"
+    ("i can't kill myself", "crisis"),
+    # recent is not the past
+    ("she od'd last night and seems fine now, does she still need the hospital", "overdose"),
+    ("i overdosed last month and survived, im scared it'll happen again", "overdose"),
+    ("gave him narcan 2 min ago hes still not responding", "overdose"),
+    ("i think he died of an overdose", "overdose"),
+]
+
+
+@pytest.mark.parametrize(("text", "route"), KEPT)
+def test_danger_now_keeps_the_match(core: Core, text: str, route: str) -> None:
+    assert core.handle(text, "US").route == route, text
+
+
+def _labelled(path: Path) -> list[str]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [r["text"] for r in rows if {"overdose", "suicide"} & set(r["labels"])]
+
+
+def test_no_labelled_emergency_is_lowered(core: Core) -> None:
+    """Negation and the past never lower an overdose or suicide line of the labelled sets,
+    nor any line of overdose_phrases.txt."""
+    data = Path(__file__).parent / "data"
+    texts = [line for line in (data / "overdose_phrases.txt").read_text("utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    for name in ("heldout.jsonl", "safety_blind.jsonl", "blind3.jsonl"):
+        texts += _labelled(data / name)
+    dev = data.parents[2] / "shared" / "eval" / "dev.jsonl"
+    if dev.exists():
+        texts += _labelled(dev)
+    lowered = [(t, _lowered(core, t)) for t in texts if _lowered(core, t)]
+    assert not lowered, lowered

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,10 +16,17 @@ from bot.commands import COMMAND_NAMES
 from bot.content.html_format import html_problems
 from bot.content.models import (
     CrisisLinesFile,
+    Exemption,
     IntentDef,
     IntentFile,
     ResponsesFile,
+    SafetyContext,
     SafetyFile,
+    SafetyLanguageFile,
+    SafetyRule,
+    SafetyRuleDef,
+    SafetyRulesFile,
+    SafetySetsFile,
     SynonymsFile,
     TuningFile,
 )
@@ -38,10 +46,15 @@ SAFETY_INTENTS = ("overdose", "suicide")
 REQUIRED_MESSAGES = (
     "welcome", "ask_country", "country_set", "country_other", "country_not_understood", "topics",
     "help", "privacy", "forget_confirm", "forget_done", "forget_cancelled", "voice", "media",
-    "location", "edited", "empty", "too_long", "clarify", "fallback", "error",
+    "location", "edited", "empty", "too_long", "clarify", "fallback", "error", "check",
+    "crisis_after_overdose", "crisis_listen_1", "crisis_listen_2", "crisis_listen_3",
+    "crisis_person",
 )
+# replies the conversation sends by name (emergency steps, first-person overdose)
+REQUIRED_RESPONSES = ("overdose", "overdose_self", "overdose_still", "suicide")
 COMMANDS = COMMAND_NAMES  # every command needs its menu label
-REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other",
+REQUIRED_LABELS = ("forget_yes", "forget_no", "country_other", "check_danger", "check_crisis",
+                   "check_no",
                    *(f"command_{name}" for name in COMMANDS))
 MAX_AGE = dt.timedelta(days=365)
 FUTURE_SLACK = dt.timedelta(days=1)  # time zones: "today" in the editor's zone may be tomorrow
@@ -124,7 +137,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
 
     r_src, responses = _load(root / "responses.yaml", ResponsesFile, problems)
     c_src, crisis = _load(root / "crisis_lines.yaml", CrisisLinesFile, problems)
-    s_src, safety = _load(root / "safety.yaml", SafetyFile, problems)
+    s_src, safety = _load_safety(root / SAFETY_DIR, problems)
     y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
     _, tuning = _load(root / "tuning.yaml", TuningFile, problems)
 
@@ -156,6 +169,208 @@ def _ids_named_in(path: Path) -> set[str]:
         return set(_ID_LINE.findall(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return set()
+
+
+# --- safety/: sets.yaml, rules.yaml, lang/*.yaml ------------------------------------------
+
+SAFETY_DIR = "safety"
+SAFETY_PLACEHOLDERS = ("#many", "#number", "#year")  # read by bot/understand/safety.py
+CONTEXT_SETS = tuple(SafetyContext.model_fields)  # sets the check itself uses, by name
+ONE_WORD_SETS = ("many_words", "number_words")  # stand for one number word each
+MAX_EXPANSION = 20_000  # phrases one `$set` pattern may expand to ("#many $a $b" multiplies)
+_SET_REF = re.compile(r"^\$([a-z][a-z0-9_]*)$")
+_LANG_FILE = re.compile(r"^[a-z]{2}$")
+
+Where = tuple[SourceFile, tuple[Any, ...]]
+
+
+def _load_safety(folder: Path, problems: list[str]) -> tuple[SourceFile | None,
+                                                             SafetyFile | None]:
+    """Merge the language files into the sets and the sets into the rules.
+
+    Returns rules.yaml's source (for line numbers) and the merged rules. Every problem is
+    reported at its own file and line: a rule naming an unknown set, a set listed in a
+    language file but not defined in sets.yaml, a set defined twice (a duplicate key), a set
+    with no members in any language, a set no rule uses."""
+    if not folder.is_dir():
+        problems.append(f"{folder}:1: the safety rules folder is missing: it holds sets.yaml, "
+                        f"rules.yaml and lang/<language>.yaml")
+        return None, None
+    before = len(problems)
+    s_src, sets = _load(folder / "sets.yaml", SafetySetsFile, problems)
+    r_src, rules = _load(folder / "rules.yaml", SafetyRulesFile, problems)
+    langs: list[tuple[SourceFile, SafetyLanguageFile]] = []
+    paths = sorted((folder / "lang").glob("*.yaml")) if (folder / "lang").is_dir() else []
+    if not paths:
+        problems.append(f"{folder / 'lang'}:1: no language files: add lang/en.yaml")
+    for path in paths:
+        if not _LANG_FILE.match(path.stem):
+            problems.append(f"{path}:1: a language file is named by its two-letter code "
+                            f"(en.yaml, es.yaml)")
+            continue
+        src, parsed = _load(path, SafetyLanguageFile, problems)
+        if src is not None and parsed is not None:
+            langs.append((src, parsed))
+    if s_src is None or sets is None or r_src is None or rules is None or len(problems) > before:
+        return r_src, None
+
+    defined = sets.sets
+    for name in CONTEXT_SETS:
+        if name not in defined:
+            problems.append(f"{s_src.where(('sets',))}: set {name!r} is missing: the safety "
+                            f"check uses it (see the comments at the top of sets.yaml)")
+    # this language's raw members of each set, with where they are written
+    raw: dict[str, dict[str, list[tuple[str, Where]]]] = {}
+    for src, lang in langs:
+        code = src.path.stem
+        for name, phrases in lang.sets.items():
+            if name not in defined:
+                problems.append(f"{src.where(('sets', name))}: set {name!r} is not defined in "
+                                f"{s_src.path}: add it there with a line saying what it holds")
+                continue
+            raw.setdefault(name, {})[code] = [(p, (src, ("sets", name, k)))
+                                              for k, p in enumerate(phrases)]
+    used: set[str] = set(CONTEXT_SETS)
+    members = _members(raw, defined, used, problems)
+    for name in defined:
+        if name not in raw:
+            problems.append(f"{s_src.where(('sets', name))}: set {name!r} has no members: "
+                            f"list them under `sets:` in lang/<language>.yaml")
+    for name in ONE_WORD_SETS:
+        for phrase in members.get(name, ()):
+            if len(phrase.split()) != 1:
+                problems.append(f"{s_src.where(('sets', name))}: {name}: {phrase!r} is not "
+                                f"one word")
+
+    def resolve(items: list[str], loc: tuple[Any, ...]) -> list[str]:
+        out: list[str] = []
+        node = _node(r_src.data, loc)
+        for k, item in enumerate(items):
+            where = (r_src, loc if isinstance(node, str) else (*loc, k))
+            out.extend(_expand(item, lambda n: members.get(n), where, defined, used,
+                               problems))
+        return list(dict.fromkeys(out))
+
+    def rule(r: SafetyRuleDef, loc: tuple[Any, ...]) -> SafetyRule:
+        return SafetyRule(
+            id=r.id, level=r.level, whole_message=r.whole_message,
+            all=[resolve(g, (*loc, "all", j)) for j, g in enumerate(r.all)],
+            unless=resolve(r.unless, (*loc, "unless")),
+            unless_next=resolve(r.unless_next, (*loc, "unless_next")),
+            unless_prev=resolve(r.unless_prev, (*loc, "unless_prev")))
+
+    overdose = [rule(r, ("overdose", i)) for i, r in enumerate(rules.overdose)]
+    crisis = [rule(r, ("crisis", i)) for i, r in enumerate(rules.crisis)]
+    ids: dict[str, tuple[Any, ...]] = {}
+    for section, group in (("overdose", rules.overdose), ("crisis", rules.crisis)):
+        for i, r in enumerate(group):
+            if r.id in ids:
+                problems.append(f"{r_src.where((section, i, 'id'))}: rule {r.id!r} is defined "
+                                f"twice (first at {r_src.where(ids[r.id])})")
+            ids.setdefault(r.id, (section, i, "id"))
+    exemptions = [Exemption(intent=e.intent,
+                            when_any=resolve(e.when_any, ("exemptions", i, "when_any")),
+                            with_any=resolve(e.with_any, ("exemptions", i, "with_any")))
+                  for i, e in enumerate(rules.exemptions)]
+    not_drugs = resolve(rules.not_drugs, ("not_drugs",))
+    for name in defined:
+        if name not in used:
+            problems.append(f"{s_src.where(('sets', name))}: set {name!r} is not used by any "
+                            f"rule: use it in {r_src.path.name} or remove it")
+    if len(problems) > before:
+        return r_src, None
+    context = SafetyContext(**{name: members.get(name, []) for name in CONTEXT_SETS})
+    return r_src, SafetyFile(overdose=overdose, crisis=crisis, exemptions=exemptions,
+                             not_drugs=not_drugs, context=context)
+
+
+def _node(data: Any, loc: tuple[Any, ...]) -> Any:
+    """The value at ``loc`` as written (None for an optional field left out)."""
+    for key in loc:
+        if not isinstance(data, (dict, list)) or (isinstance(data, dict) and key not in data):
+            return None
+        data = data[key]
+    return data
+
+
+def _members(raw: dict[str, dict[str, list[tuple[str, Where]]]], defined: dict[str, str],
+             used: set[str], problems: list[str]) -> dict[str, list[str]]:
+    """Each set's members in all languages. Inside lang/xx.yaml, ``$name`` in a member
+    stands for that file's own members of ``name`` ("lost my $relatives")."""
+    done: dict[tuple[str, str], list[str]] = {}
+    active: set[tuple[str, str]] = set()
+
+    def of(name: str, code: str) -> list[str] | None:
+        key = (name, code)
+        if key in done:
+            return done[key]
+        if key in active:
+            return None  # a cycle; reported where it is written
+        active.add(key)
+        out: list[str] = []
+        for phrase, where in raw.get(name, {}).get(code, []):
+            out.extend(_expand(phrase, lambda n: of(n, code), where, defined, used, problems,
+                               language=code))
+        active.discard(key)
+        done[key] = list(dict.fromkeys(out))
+        return done[key]
+
+    merged: dict[str, list[str]] = {}
+    for name, by_code in raw.items():
+        merged[name] = list(dict.fromkeys(p for code in sorted(by_code)
+                                          for p in of(name, code) or []))
+    return merged
+
+
+def _expand(phrase: str, lookup: Callable[[str], list[str] | None], where: Where,
+            defined: dict[str, str], used: set[str],
+            problems: list[str], language: str | None = None) -> list[str]:
+    """``$name`` words in ``phrase`` replaced by every member of ``name``: "#many $pills"
+    is "#many pills", "#many tablets", ..."""
+    src, loc = where
+    options: list[list[str]] = []
+    for word in phrase.split():
+        ref = _SET_REF.match(word)
+        if word.startswith("#") and word not in SAFETY_PLACEHOLDERS:
+            problems.append(f"{src.where(loc)}: unknown placeholder {word!r} (known: "
+                            f"{', '.join(SAFETY_PLACEHOLDERS)})")
+            return []
+        if ref is None:
+            if word.startswith("$"):
+                problems.append(f"{src.where(loc)}: {word!r} is not a set name ($ then "
+                                f"[a-z0-9_])")
+                return []
+            options.append([word])
+            continue
+        name = ref.group(1)
+        if name not in defined:
+            problems.append(f"{src.where(loc)}: unknown set {word!r}: define it in "
+                            f"sets.yaml")
+            return []
+        used.add(name)
+        found = lookup(name)
+        if found is None:
+            problems.append(f"{src.where(loc)}: {word!r} refers back to itself")
+            return []
+        if not found:
+            if language is not None:
+                problems.append(f"{src.where(loc)}: {word!r} has no members in "
+                                f"{src.path.name}: inside a language file it stands for "
+                                f"that language's members")
+            return []  # a set with no members at all is reported once, in sets.yaml
+        options.append(found)
+    size = 1
+    for choice in options:
+        size *= len(choice)
+    if size > MAX_EXPANSION:
+        problems.append(f"{src.where(loc)}: {phrase!r} expands to {size} phrases (over "
+                        f"{MAX_EXPANSION}): use fewer or smaller sets")
+        return []
+    out = [""]
+    for choice in options:
+        out = [f"{head} {tail}".strip() for head in out for tail in choice]
+    return out
+
 
 
 def _date_problem(src: SourceFile, loc: tuple[Any, ...], field: str, value: dt.date,
@@ -250,6 +465,9 @@ def _check_responses(responses: ResponsesFile, src: SourceFile, intents: dict[st
     for j, mid in enumerate(responses.menu):
         if mid not in known:
             problems.append(f"{src.where(('menu', j))}: menu item {mid!r} is not a response id")
+    for key in REQUIRED_RESPONSES:
+        if key not in responses.responses:
+            problems.append(f"{src.where(('responses',))}: response {key!r} is missing")
     for key in REQUIRED_MESSAGES:
         if key not in responses.messages:
             problems.append(f"{src.where(('messages',))}: message {key!r} is missing")

@@ -30,10 +30,18 @@ class Classification:
     tokens: tuple[str, ...] = ()  # the normalised message (never stored)
     person: Person = None  # who an emergency is about, when the words say so
     rules: tuple[str, ...] = ()  # safety rules that fired
+    model: tuple[float, float] | None = None  # the learned layer's (overdose, crisis) scores
+    band: str = "calm"  # the safety decision: "rules", "model", "check" or "calm"
 
     @property
     def urgent(self) -> bool:
         return self.route in ("overdose", "crisis")
+
+    def safety_report(self) -> dict[str, object]:
+        """Which rules fired, the model's two scores and the band (for ``classify``)."""
+        scores = None if self.model is None else {
+            "overdose": round(self.model[0], 4), "crisis": round(self.model[1], 4)}
+        return {"rules": list(self.rules), "model": scores, "band": self.band}
 
 
 class Classifier:
