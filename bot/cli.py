@@ -94,6 +94,19 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_english_hashes(args: argparse.Namespace) -> int:
+    """The fingerprint of every English entry, for the ``from:`` of translations."""
+    from bot.content import load_content
+    from bot.content.translations import english_hash
+
+    responses = load_content(args.content).responses
+    print(json.dumps({
+        "responses": {rid: english_hash(r) for rid, r in responses.responses.items()},
+        "messages": {key: english_hash(m) for key, m in responses.messages.items()},
+    }, indent=2))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram.app import run
 
@@ -125,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", help="validate all content files")
     p.set_defaults(func=cmd_lint)
 
+    p = sub.add_parser("english-hashes", help="fingerprints of the English texts (for the "
+                       "`from:` of translations)")
+    p.set_defaults(func=cmd_english_hashes)
     p = sub.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN)")
     p.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
     p.add_argument("--listen", default="127.0.0.1", help="webhook listen address")

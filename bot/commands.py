@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["start", "sos", "crisis", "country", "topics", "help", "privacy", "forget"]
+Action = Literal["start", "sos", "crisis", "country", "language", "topics", "help", "privacy",
+                 "forget"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ COMMAND_TABLE: tuple[Command, ...] = (
     Command("crisis", "crisis", urgent=True),
     Command("start", "start"),
     Command("country", "country"),
+    Command("language", "language"),
     Command("topics", "topics"),
     Command("help", "help"),
     Command("privacy", "privacy"),

@@ -30,9 +30,24 @@ EmergencyKind = Literal["overdose", "crisis"]
 COUNTRY_STATEMENT_WORDS = 6  # "i live in the uk now": short enough to be only about the country
 CRISIS_VARIANTS = ("crisis_listen_1", "crisis_listen_2", "crisis_listen_3", "crisis_person")
 # A Telegram client language (without a region) and the country it most likely means.
-LANGUAGE_COUNTRY = {"de": "DE", "fr": "FR", "es": "ES", "it": "IT", "pl": "PL", "uk": "UA",
-                    "pt": "BR", "nl": "NL", "sv": "SE", "nb": "NO", "no": "NO", "da": "DK",
-                    "fi": "FI", "ja": "JP", "ko": "KR", "ga": "IE"}
+LANGUAGE_COUNTRY = {
+    "de": "DE",
+    "fr": "FR",
+    "es": "ES",
+    "it": "IT",
+    "pl": "PL",
+    "uk": "UA",
+    "pt": "BR",
+    "nl": "NL",
+    "sv": "SE",
+    "nb": "NO",
+    "no": "NO",
+    "da": "DK",
+    "fi": "FI",
+    "ja": "JP",
+    "ko": "KR",
+    "ga": "IE",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +61,13 @@ class Emergency:
 
 @dataclass(frozen=True, slots=True)
 class UserState:
-    country: str | None = None
-    language: str | None = None
+    country: str | None = None  # stored
+    language: str | None = None  # chosen with /language; stored
     client_language: str | None = None  # Telegram's language_code: a hint, never stored
+    seen_language: str | None = None  # the language of the user's last clear message
     awaiting: Literal["country"] | None = None  # what the bot last asked
     emergency: Emergency | None = None
+    reply_language: str = "en"  # decided for each event (see Conversation.language_for)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +83,10 @@ class Event:
         """An emergency: handled first, before other updates of the same chat."""
         if self.kind == "command":
             cmd = COMMANDS_BY_NAME.get(self.command)
-            return cmd is not None and (cmd.urgent or (
-                cmd.action == "start" and self.text.startswith(("overdose", "suicide"))))
+            return cmd is not None and (
+                cmd.urgent
+                or (cmd.action == "start" and self.text.startswith(("overdose", "suicide")))
+            )
         if self.kind == "button":
             return self.text.startswith(("intent:overdose", "intent:suicide"))
         return self.classification is not None and self.classification.urgent
@@ -87,11 +106,17 @@ class Conversation:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.window = core.tuning.emergency_window_minutes * 60
-        self.followups = FollowupSteps(core.normalise, core.content.responses.followups)
+        self.followups = FollowupSteps(core.normalise, core.followup_phrases(core.content))
         self._commands: dict[str, Callable[[str, UserState, float], Outcome]] = {
-            "start": self._start, "sos": self._sos, "crisis": self._crisis,
-            "country": self._country, "topics": self._topics, "help": self._help,
-            "privacy": self._privacy, "forget": self._forget,
+            "start": self._start,
+            "sos": self._sos,
+            "crisis": self._crisis,
+            "country": self._country,
+            "language": self._language,
+            "topics": self._topics,
+            "help": self._help,
+            "privacy": self._privacy,
+            "forget": self._forget,
         }
 
     # --- events in -------------------------------------------------------------------------
@@ -102,11 +127,26 @@ class Conversation:
         head = stripped.split(maxsplit=1)[0] if stripped else ""
         if head.startswith("/") and len(head) > 1:
             name = head[1:].split("@", 1)[0].casefold()
-            return Event("command", stripped[len(head):].strip(), name, private)
+            return Event("command", stripped[len(head) :].strip(), name, private)
         return Event("text", text, private=private, classification=self.core.classify(text))
 
+    def language_for(self, event: Event, state: UserState) -> tuple[str, str | None]:
+        """The reply language and the language seen: the message's own language when it is
+        clear, else the /language choice, else the last clear message's, else the Telegram
+        client's, else English."""
+        said = event.classification.language if event.classification is not None else None
+        seen = said or state.seen_language
+        client = (state.client_language or "").replace("_", "-").partition("-")[0].casefold()
+        for lang in (said, state.language, seen, client):
+            if lang and self.core.known_language(lang) == lang:
+                return lang, seen
+        return "en", seen
+
     def handle(self, event: Event, state: UserState, now: float) -> Outcome:
-        state = self._expire(state, now)
+        lang, seen = self.language_for(event, state)
+        state = dataclasses.replace(
+            self._expire(state, now), reply_language=lang, seen_language=seen
+        )
         if event.kind == "command":
             return self._command(event, state, now)
         if event.kind == "button":
@@ -116,7 +156,7 @@ class Conversation:
         # voice, media, location, edited: the caption or edit is checked for an emergency first
         if event.classification is not None and event.classification.urgent:
             return self._emergency(event.classification, state, now)
-        return self._say(state, self.core.message(event.kind, state.country))
+        return self._say(state, self.core.message(event.kind, state.country, state.reply_language))
 
     # --- commands --------------------------------------------------------------------------
 
@@ -136,14 +176,18 @@ class Conversation:
             if cc is None:
                 return self._then_ask_country(out)
             return out
-        welcome = self.core.message("welcome", cc)
+        welcome = self.core.message("welcome", cc, state.reply_language)
         if cc is None:
             return self._then_ask_country(Outcome((welcome,), state))
-        return Outcome((welcome, self.topics_reply(cc)), dataclasses.replace(state, awaiting=None))
+        return Outcome(
+            (welcome, self.topics_reply(cc, state.reply_language)),
+            dataclasses.replace(state, awaiting=None),
+        )
 
     def _sos(self, arg: str, state: UserState, now: float) -> Outcome:
-        return self._emergency_reply(self.core.topic("overdose", state.country), "overdose",
-                                     state, now)
+        return self._emergency_reply(
+            self.core.topic("overdose", state.country, state.reply_language), "overdose", state, now
+        )
 
     def _crisis(self, arg: str, state: UserState, now: float) -> Outcome:
         return self._crisis_reply(state, now, fresh=True)
@@ -153,19 +197,39 @@ class Conversation:
             return self._answer_country(arg, state, now, asked=True)
         return self._ask_country(state)
 
+    def _language(self, arg: str, state: UserState, now: float) -> Outcome:
+        """The languages the bot speaks, as buttons (``/language es`` chooses at once)."""
+        code = arg.strip().casefold()[:2]
+        if code and code in self.core.catalogue.languages:
+            return self._set_language(code, state)
+        buttons = tuple(
+            Button(self.core.language_name(lang), f"language:{lang}")
+            for lang in self.core.catalogue.languages
+        )
+        return self._say(
+            state,
+            with_buttons(self.core.message("topics", state.country, state.reply_language), buttons),
+        )
+
+    def _set_language(self, lang: str, state: UserState) -> Outcome:
+        new = dataclasses.replace(state, language=lang, reply_language=lang)
+        return Outcome((self.topics_reply(new.country, lang),), new, frozenset({"save"}))
+
     def _topics(self, arg: str, state: UserState, now: float) -> Outcome:
-        return self._say(state, self.topics_reply(state.country))
+        return self._say(state, self.topics_reply(state.country, state.reply_language))
 
     def _help(self, arg: str, state: UserState, now: float) -> Outcome:
-        return self._say(state, self.help_reply(state.country))
+        return self._say(state, self.help_reply(state.country, state.reply_language))
 
     def _privacy(self, arg: str, state: UserState, now: float) -> Outcome:
-        return self._say(state, self.core.message("privacy", state.country))
+        return self._say(state, self.core.message("privacy", state.country, state.reply_language))
 
     def _forget(self, arg: str, state: UserState, now: float) -> Outcome:
-        base = self.core.message("forget_confirm", state.country)
-        buttons = (Button(self.core.label("forget_yes"), "forget:yes"),
-                   Button(self.core.label("forget_no"), "forget:no"))
+        base = self.core.message("forget_confirm", state.country, state.reply_language)
+        buttons = (
+            Button(self.core.label("forget_yes", state.reply_language), "forget:yes"),
+            Button(self.core.label("forget_no", state.reply_language), "forget:no"),
+        )
         return self._say(state, with_buttons(base, buttons))
 
     # --- buttons ---------------------------------------------------------------------------
@@ -180,17 +244,26 @@ class Conversation:
             if value in self.core.countries:
                 return self._set_country(value, state, now)
             return self._ask_country(state)  # a country no longer offered
+        if kind == "language" and value in self.core.catalogue.languages:
+            return self._set_language(value, state)
         if action == "topics":
-            return self._say(state, self.topics_reply(state.country))
+            return self._say(state, self.topics_reply(state.country, state.reply_language))
         if action == "forget:yes":
-            return Outcome((self.core.message("forget_done", None),), UserState(
-                client_language=state.client_language), frozenset({"forget"}))
+            return Outcome(
+                (self.core.message("forget_done", None, state.reply_language),),
+                UserState(client_language=state.client_language),
+                frozenset({"forget"}),
+            )
         if action == "forget:no":
-            return self._say(state, self.core.message("forget_cancelled", state.country))
-        return self._say(state, self.topics_reply(state.country))  # an old or unknown button
+            return self._say(
+                state, self.core.message("forget_cancelled", state.country, state.reply_language)
+            )
+        return self._say(
+            state, self.topics_reply(state.country, state.reply_language)
+        )  # an old or unknown button
 
     def _topic(self, rid: str, state: UserState, now: float) -> Outcome:
-        reply = self.core.topic(rid, state.country)
+        reply = self.core.topic(rid, state.country, state.reply_language)
         if reply.route == "overdose":
             return self._emergency_reply(reply, "overdose", state, now)
         if reply.route == "crisis":
@@ -202,7 +275,7 @@ class Conversation:
     def _text(self, event: Event, state: UserState, now: float) -> Outcome:
         text = event.text
         if not text.strip():
-            return self._say(state, self.core.message("empty", state.country))
+            return self._say(state, self.core.message("empty", state.country, state.reply_language))
         c = event.classification or self.core.classify(text)
         if c.urgent:  # safety first: never read as the answer to "which country?"
             return self._emergency(c, dataclasses.replace(state, awaiting=None), now)
@@ -210,13 +283,17 @@ class Conversation:
         if ctx is not None and ctx.kind == "overdose":
             step = self.followups.step(c.tokens)
             if step is not None:
-                return self._emergency_reply(self.core.topic(step, state.country), "overdose",
-                                             state, now)
+                return self._emergency_reply(
+                    self.core.topic(step, state.country, state.reply_language),
+                    "overdose",
+                    state,
+                    now,
+                )
         code = self.core.resolve_country(text, exact=True) if event.private else None
         if code is not None:  # "uk", "🇩🇪": a country, whatever was asked
             return self._set_country(code, state, now)
         if not c.tokens and c.route == "fallback":  # only emoji, symbols, invisible characters
-            return self._say(state, self.core.message("empty", state.country))
+            return self._say(state, self.core.message("empty", state.country, state.reply_language))
         if state.awaiting == "country":
             return self._answer_country(text, state, now, asked=True, classification=c)
         if c.route != "answer" and event.private and len(c.tokens) <= COUNTRY_STATEMENT_WORDS:
@@ -225,7 +302,9 @@ class Conversation:
                 return self._set_country(code, state, now)
         if ctx is not None and ctx.kind == "crisis" and c.route in ("fallback", "clarify"):
             return self._crisis_reply(state, now, fresh=False)  # keep listening
-        reply = self.core.reply_for(c, state.country, long=len(text) > MAX_MESSAGE_CHARS)
+        reply = self.core.reply_for(
+            c, state.country, long=len(text) > MAX_MESSAGE_CHARS, lang=state.reply_language
+        )
         return self._say(state, reply)
 
     # --- emergencies -----------------------------------------------------------------------
@@ -236,13 +315,16 @@ class Conversation:
         ctx = state.emergency
         if ctx is not None and ctx.kind == "overdose" and c.person != "self" and not c.also_crisis:
             step = self.followups.step(c.tokens) or "overdose_still"
-            return self._emergency_reply(self.core.topic(step, state.country), "overdose",
-                                         state, now)
-        return self._emergency_reply(self.core.reply_for(c, state.country), "overdose",
-                                     state, now)
+            return self._emergency_reply(
+                self.core.topic(step, state.country, state.reply_language), "overdose", state, now
+            )
+        return self._emergency_reply(
+            self.core.reply_for(c, state.country, lang=state.reply_language), "overdose", state, now
+        )
 
-    def _emergency_reply(self, reply: Reply, kind: EmergencyKind, state: UserState,
-                         now: float) -> Outcome:
+    def _emergency_reply(
+        self, reply: Reply, kind: EmergencyKind, state: UserState, now: float
+    ) -> Outcome:
         ctx = state.emergency
         count = ctx.count + 1 if ctx is not None and ctx.kind == kind else 1
         since = ctx.since if ctx is not None and ctx.kind == kind else now
@@ -256,13 +338,15 @@ class Conversation:
         count = ctx.count if ctx is not None and ctx.kind == "crisis" else 0
         cc = state.country
         if count == 0 or fresh:
-            reply = self.core.topic("suicide", cc)
+            reply = self.core.topic("suicide", cc, state.reply_language)
         else:
             key = CRISIS_VARIANTS[(count - 1) % len(CRISIS_VARIANTS)]
-            reply = self.core.message(key, cc)
+            reply = self.core.message(key, cc, state.reply_language)
             reply = Reply("crisis", "suicide", reply.messages, reply.buttons, 100.0)
         if cc is None:
-            reply = with_buttons(reply, self.core.country_buttons(self.country_hint(state)))
+            reply = with_buttons(
+                reply, self.core.country_buttons(self.country_hint(state), state.reply_language)
+            )
         return self._emergency_reply(reply, "crisis", state, now)
 
     def _expire(self, state: UserState, now: float) -> UserState:
@@ -281,51 +365,70 @@ class Conversation:
         return guess if guess in self.core.countries else None
 
     def _ask_country(self, state: UserState) -> Outcome:
-        reply = with_buttons(self.core.message("ask_country", state.country),
-                             self.core.country_buttons(self.country_hint(state)))
+        reply = with_buttons(
+            self.core.message("ask_country", state.country, state.reply_language),
+            self.core.country_buttons(self.country_hint(state), state.reply_language),
+        )
         return Outcome((reply,), dataclasses.replace(state, awaiting="country"))
 
     def _then_ask_country(self, out: Outcome) -> Outcome:
         asked = self._ask_country(out.state)
         return Outcome(out.replies + asked.replies, asked.state, out.effects)
 
-    def _answer_country(self, text: str, state: UserState, now: float, *, asked: bool,
-                        classification: Classification | None = None) -> Outcome:
+    def _answer_country(
+        self,
+        text: str,
+        state: UserState,
+        now: float,
+        *,
+        asked: bool,
+        classification: Classification | None = None,
+    ) -> Outcome:
         code = self.core.resolve_country(text)
         if code is not None:
             return self._set_country(code, state, now)
-        if text.strip().casefold() in ("other", self.core.label("country_other").casefold()):
+        if text.strip().casefold() in (
+            "other",
+            self.core.label("country_other", state.reply_language).casefold(),
+        ):
             return self._set_country(None, state, now)
         state = dataclasses.replace(state, awaiting=None)
         if classification is not None and classification.route in ("answer", "clarify"):
             # not a country but a question: answer it rather than lose it
-            reply = self.core.reply_for(classification, state.country)
+            reply = self.core.reply_for(classification, state.country, lang=state.reply_language)
             return self._say(state, reply)
-        not_understood = with_buttons(self.core.message("country_not_understood", state.country),
-                                      self.core.country_buttons(self.country_hint(state)))
+        not_understood = with_buttons(
+            self.core.message("country_not_understood", state.country, state.reply_language),
+            self.core.country_buttons(self.country_hint(state), state.reply_language),
+        )
         return self._say(state, not_understood)
 
     def _set_country(self, code: str | None, state: UserState, now: float) -> Outcome:
         new = dataclasses.replace(state, country=code, awaiting=None)
-        confirm = self.core.message("country_set" if code else "country_other", code)
+        confirm = self.core.message(
+            "country_set" if code else "country_other", code, new.reply_language
+        )
         ctx = new.emergency
         if ctx is not None and ctx.kind == "crisis":  # the local crisis line, at once
-            follow = self.core.topic("suicide", code)
+            follow = self.core.topic("suicide", code, new.reply_language)
         elif ctx is not None and ctx.kind == "overdose":
-            follow = self.core.topic("overdose", code)
+            follow = self.core.topic("overdose", code, new.reply_language)
         else:
-            follow = self.topics_reply(code)
+            follow = self.topics_reply(code, new.reply_language)
         return Outcome((confirm, follow), new, frozenset({"save"}))
 
     # --- replies built from the core --------------------------------------------------------
 
-    def topics_reply(self, country: str | None) -> Reply:
-        return with_buttons(self.core.message("topics", country), self.core.topic_buttons())
+    def topics_reply(self, country: str | None, lang: str = "en") -> Reply:
+        return with_buttons(
+            self.core.message("topics", country, lang), self.core.topic_buttons(lang)
+        )
 
-    def help_reply(self, country: str | None) -> Reply:
-        base = self.core.message("help", country)
-        lines = "\n".join(f"/{c.name} – {self.core.label(c.label_key)}"
-                          for c in COMMAND_TABLE if c.in_menu)
+    def help_reply(self, country: str | None, lang: str = "en") -> Reply:
+        base = self.core.message("help", country, lang)
+        lines = "\n".join(
+            f"/{c.name} – {self.core.label(c.label_key, lang)}" for c in COMMAND_TABLE if c.in_menu
+        )
         return dataclasses.replace(base, messages=(base.messages[0].rstrip("\n") + "\n" + lines,))
 
     @staticmethod

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS, Content, load_content
 from bot.content.html_format import MAX_MESSAGE_CHARS
 from bot.content.models import TuningFile
+from bot.content.translations import LANGUAGES
 from bot.content.yaml_source import ContentError
 from bot.reply.catalogue import Catalogue
 from bot.reply.model import Button, Reply
@@ -21,6 +22,7 @@ from bot.text.normalize import Normaliser, build_cache, to_tokens
 from bot.text.wordlist import english_words
 from bot.understand.classify import Classification, Classifier
 from bot.understand.countries import CountryResolver
+from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher
 from bot.understand.safety import SafetyCheck
 
@@ -44,7 +46,7 @@ class Core:
                 for phrase in (*rule.unless, *rule.unless_next, *rule.unless_prev):
                     examples.update(to_tokens(phrase))  # known: "nooooon" is "noon"
         priority.update(t for w in content.synonyms.domain for t in to_tokens(w))
-        for phrases in resp.followups.values():
+        for phrases in self.followup_phrases(content).values():
             examples.update(t for p in phrases for t in to_tokens(p))
         self.normalise = Normaliser(content.synonyms.replace, priority, examples,
                                     english_words())
@@ -63,8 +65,11 @@ class Core:
         self.tuning: TuningFile = content.tuning
         self.classifier = Classifier(
             self.normalise, self.safety, self.matcher, self.tuning, REQUIRED_INTENTS,
-            first_person=content.synonyms.first_person,
-            other_person=content.synonyms.other_person,
+            first_person=[*content.synonyms.first_person,
+                          *(w for t in content.translations.values() for w in t.first_person)],
+            other_person=[*content.synonyms.other_person,
+                          *(w for t in content.translations.values() for w in t.other_person)],
+            guesser=LanguageGuesser(LANGUAGES),
         )
         self.renderer = Renderer(resp, content.crisis_lines)
         self.resolver = CountryResolver(content.crisis_lines.countries)
@@ -74,6 +79,15 @@ class Core:
         problems = self.catalogue.problems()
         if problems:
             raise ContentError(problems)
+
+    @staticmethod
+    def followup_phrases(content: Content) -> dict[str, list[str]]:
+        """Each emergency follow-up step's phrases, in every language."""
+        steps = {step: list(p) for step, p in content.responses.followups.items()}
+        for tr in content.translations.values():
+            for step, phrases in tr.followups.items():
+                steps.setdefault(step, []).extend(phrases)
+        return steps
 
     @classmethod
     def load(cls, content_dir: Path | None = None) -> Core:
@@ -91,29 +105,30 @@ class Core:
             return self.message("empty", country)
         return self.reply_for(self.classify(text), country, long=len(text) > MAX_MESSAGE_CHARS)
 
-    def reply_for(self, c: Classification, country: str | None, *, long: bool = False) -> Reply:
-        """The reply a classification gets on its own (no follow-up context)."""
+    def reply_for(self, c: Classification, country: str | None, *, long: bool = False,
+                  lang: str = "en") -> Reply:
+        """The reply a classification gets on its own (no follow-up context), in ``lang``."""
         if c.route == "overdose":
             first_person = c.person == "self"
-            reply = self.topic("overdose_self" if first_person else "overdose", country)
+            reply = self.topic("overdose_self" if first_person else "overdose", country, lang)
             if c.also_crisis:
-                extra = self.message("crisis_after_overdose", country).messages
-                buttons = (self.catalogue.buttons(["suicide", "talk_to_someone", "overdose"])
+                extra = self.message("crisis_after_overdose", country, lang).messages
+                buttons = (self.catalogue.buttons(["suicide", "talk_to_someone", "overdose"], lang)
                            if first_person else reply.buttons)
                 reply = Reply("overdose", reply.intent, reply.messages[:1] + extra
                               + reply.messages[1:], buttons, 100.0)
             return reply
         if c.route == "crisis":
-            return self.topic("suicide", country)
+            return self.topic("suicide", country, lang)
         if c.route == "check":  # a possible emergency: the numbers, then one question
-            base = self.message("check", country)
+            base = self.message("check", country, lang)
             normal = f"intent:{c.intent}" if c.intent and self.has_topic(c.intent) else "topics"
-            buttons = (Button(self.label("check_danger"), "intent:overdose"),
-                       Button(self.label("check_crisis"), "intent:suicide"),
-                       Button(self.label("check_no"), normal))
+            buttons = (Button(self.label("check_danger", lang), "intent:overdose"),
+                       Button(self.label("check_crisis", lang), "intent:suicide"),
+                       Button(self.label("check_no", lang), normal))
             return Reply("check", c.intent, base.messages, buttons, c.score, c.candidates)
         if c.route == "answer" and c.intent:
-            base = self.topic(c.intent, country)
+            base = self.topic(c.intent, country, lang)
             return Reply("answer", c.intent, base.messages, base.buttons, c.score, c.candidates)
         if c.route == "clarify":
             options: list[str] = []
@@ -122,11 +137,11 @@ class Core:
                     break
                 if intent in self.catalogue.titles and intent not in options:
                     options.append(intent)
-            base = self.message("clarify", country)
-            return Reply("clarify", c.intent, base.messages, self.catalogue.buttons(options),
+            base = self.message("clarify", country, lang)
+            return Reply("clarify", c.intent, base.messages, self.catalogue.buttons(options, lang),
                          c.score, c.candidates)
-        base = self.message("too_long" if long else "fallback", country)
-        return Reply("fallback", None, base.messages, self.topic_buttons(), c.score,
+        base = self.message("too_long" if long else "fallback", country, lang)
+        return Reply("fallback", None, base.messages, self.topic_buttons(lang), c.score,
                      c.candidates)
 
     # --- what the shells ask for ---------------------------------------------
@@ -134,37 +149,47 @@ class Core:
     def known_country(self, country: str | None) -> str | None:
         return country if country in self.countries else None
 
-    def topic(self, intent_id: str, country: str | None) -> Reply:
+    def known_language(self, lang: str | None) -> str:
+        return lang if lang in self.catalogue.languages else "en"
+
+    def language_name(self, lang: str) -> str:
+        """A language's own name ("Español"); English is "English"."""
+        tr = self.content.translations.get(lang)
+        return tr.name if tr is not None else "English"
+
+    def topic(self, intent_id: str, country: str | None, lang: str = "en") -> Reply:
         """The vetted reply for one topic (button press, deep link, /sos)."""
-        return self.catalogue.topics[(intent_id, self.known_country(country))]
+        return self.catalogue.topics[(intent_id, self.known_country(country),
+                                      self.known_language(lang))]
 
     def has_topic(self, intent_id: str) -> bool:
         return intent_id in self.catalogue.titles
 
-    def message(self, key: str, country: str | None) -> Reply:
-        return self.catalogue.messages[(key, self.known_country(country))]
+    def message(self, key: str, country: str | None, lang: str = "en") -> Reply:
+        return self.catalogue.messages[(key, self.known_country(country),
+                                        self.known_language(lang))]
 
-    def label(self, key: str) -> str:
-        return self.content.responses.labels[key]
+    def label(self, key: str, lang: str = "en") -> str:
+        return self.catalogue.labels[self.known_language(lang)][key]
 
     def resolve_country(self, text: str, *, exact: bool = False) -> str | None:
         """"uk", "britain", "🇬🇧", "i'm in the uk" -> "GB". With ``exact`` the whole text
         must be a country name (used when the user was not asked for one)."""
         return self.resolver.resolve(text, exact=exact)
 
-    def country_buttons(self, first: str | None = None) -> tuple[Button, ...]:
+    def country_buttons(self, first: str | None = None, lang: str = "en") -> tuple[Button, ...]:
         """One button per country with an entry (``first``, e.g. a hint, at the top), then
         "other"."""
         codes = sorted(self.countries, key=lambda code: code != first)
         buttons = [Button(self._short_name(code), f"country:{code}") for code in codes]
-        return (*buttons, Button(self.label("country_other"), "country:other"))
+        return (*buttons, Button(self.label("country_other", lang), "country:other"))
 
     def _short_name(self, code: str) -> str:
         name = self.countries[code]
         return name[4:] if name.startswith("the ") else name
 
-    def topic_buttons(self) -> tuple[Button, ...]:
-        return self.catalogue.buttons(self.content.responses.menu)
+    def topic_buttons(self, lang: str = "en") -> tuple[Button, ...]:
+        return self.catalogue.buttons(self.content.responses.menu, lang)
 
 
 def with_buttons(reply: Reply, buttons: tuple[Button, ...]) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -32,6 +33,7 @@ from bot.content.models import (
 )
 from bot.content.phones import phone_problem
 from bot.content.placeholders import PLACEHOLDER, PLACEHOLDERS
+from bot.content.translations import LANGUAGES, TranslationFile, check_translation
 from bot.content.yaml_source import ContentError, SourceFile, load_yaml
 from bot.text.normalize import Normaliser, to_tokens
 
@@ -76,6 +78,29 @@ class Content:
     synonyms: SynonymsFile
     sources: dict[str, SourceFile]
     tuning: TuningFile | None = None  # always set by load_content
+    # language -> its translation of responses.yaml (translations/<lang>.yaml); English is source
+    translations: dict[str, TranslationFile] = dataclasses.field(default_factory=dict)
+
+
+def _load_translations(root: Path, english: ResponsesFile | None,
+                       problems: list[str]) -> dict[str, TranslationFile]:
+    """Every ``translations/<lang>.yaml``, checked against the English it was drafted from."""
+    found: dict[str, TranslationFile] = {}
+    folder = root / "translations"
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.yaml")):
+        source, parsed = _load(path, TranslationFile, problems)
+        if source is None or parsed is None:
+            continue
+        if parsed.language != path.stem or parsed.language not in LANGUAGES:
+            problems.append(f"{source.where(('language',))}: language {parsed.language!r} must "
+                            f"be the file's name and one of {', '.join(LANGUAGES[1:])}")
+            continue
+        if english is not None:
+            problems.extend(check_translation(parsed, english, source.where))
+        found[parsed.language] = parsed
+    return found
 
 
 def default_content_dir() -> Path:
@@ -140,6 +165,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     s_src, safety = _load_safety(root / SAFETY_DIR, problems)
     y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
     _, tuning = _load(root / "tuning.yaml", TuningFile, problems)
+    translations = _load_translations(root, responses, problems)
 
     if responses is not None and r_src is not None:
         _check_responses(responses, r_src, intents, intent_locs, problems, today, broken)
@@ -157,7 +183,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
     sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
     return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources,
-                   tuning=tuning)
+                   tuning=tuning, translations=translations)
 
 
 _ID_LINE = re.compile(r"^[ \t-]*id:[ \t]*['\"]?([a-z][a-z0-9_]*)", re.M)

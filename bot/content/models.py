@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 IntentId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -125,13 +132,69 @@ class CrisisLinesFile(Strict):
                 for code, name in group.countries.items()}
 
 
-# --- safety.yaml ----------------------------------------------------------
+# --- safety/ (sets.yaml, rules.yaml, lang/*.yaml) ---------------------------
+#
+# As written: rules name word sets (``$use_words``); the language files list each set's
+# members. ``bot.content.load`` merges them into the ``SafetyFile`` the check reads.
+
+SetName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+
+
+def _one_or_list(value: object) -> object:
+    """``unless: $set`` is short for ``unless: [$set]``."""
+    return [value] if isinstance(value, str) else value
+
+
+Items = Annotated[list[NonEmpty], BeforeValidator(_one_or_list)]  # `$set`s and phrases
+
+
+class SafetyRuleDef(Strict):
+    """One rule in rules.yaml: each group of ``all`` is a ``$set``, a phrase, or a list of
+    them. Fields as in ``SafetyRule``."""
+
+    id: IntentId
+    all: list[Items] = Field(min_length=1)
+    unless: Items = []
+    unless_next: Items = []
+    unless_prev: Items = []
+    level: Literal["strong", "mention"] = "strong"
+    whole_message: bool = False
+
+
+class ExemptionDef(Strict):
+    intent: IntentId
+    when_any: Items = Field(min_length=1)
+    with_any: Items = []
+
+
+class SafetyRulesFile(Strict):
+    overdose: list[SafetyRuleDef] = Field(min_length=1)
+    crisis: list[SafetyRuleDef] = Field(min_length=1)
+    exemptions: list[ExemptionDef] = []
+    not_drugs: Items = []
+
+
+class SafetySetsFile(Strict):
+    """sets.yaml: every set, once, with what it holds (its members are in lang/*.yaml)."""
+
+    sets: dict[SetName, NonEmpty] = Field(min_length=1)
+
+
+class SafetyLanguageFile(Strict):
+    """lang/<code>.yaml: this language's members of sets named in sets.yaml."""
+
+    language: NonEmpty
+    sets: dict[SetName, list[NonEmpty]] = Field(min_length=1)
+
+
+# --- the merged rules, as the safety check reads them ----------------------
 
 
 class SafetyRule(Strict):
     """All groups must match somewhere in the message (a group matches when any of its
-    phrases does; ``#many`` stands for a number of 5 or more). ``unless`` phrases anywhere
-    in the message cancel the rule; ``unless_next`` / ``unless_prev`` phrases right after /
+    phrases does; ``#many`` stands for a number of 5 or more, ``#number`` for any number,
+    ``#year`` for a year before this one). ``unless`` phrases within a few words of a
+    matched phrase cancel that match; ``unless_next`` / ``unless_prev`` phrases right after /
     before a matched phrase cancel that match.
     ``level: mention`` marks a bare topic word that context may turn into a question."""
 
@@ -154,11 +217,29 @@ class Exemption(Strict):
     with_any: list[NonEmpty] = []
 
 
+class SafetyContext(Strict):
+    """The sets the check itself uses (see safety/sets.yaml): a match that is negated
+    ("i am not suicidal") or dated in the past ("he overdosed in 2019") does not count,
+    unless the message shows danger now."""
+
+    negators: list[NonEmpty] = []
+    not_negating: list[NonEmpty] = []
+    context_gap: list[NonEmpty] = []
+    signs_of_life: list[NonEmpty] = []
+    past_markers: list[NonEmpty] = []
+    bereavement_words: list[NonEmpty] = []
+    danger_now: list[NonEmpty] = []
+    present_tense: list[NonEmpty] = []
+    many_words: list[NonEmpty] = []  # number words of 5 or more (#many)
+    number_words: list[NonEmpty] = []  # number words under 5 (#number, with many_words)
+
+
 class SafetyFile(Strict):
     overdose: list[SafetyRule] = Field(min_length=1)
     crisis: list[SafetyRule] = Field(min_length=1)
     exemptions: list[Exemption] = []
     not_drugs: list[NonEmpty] = []
+    context: SafetyContext = SafetyContext()
 
 
 # --- synonyms.yaml --------------------------------------------------------

@@ -45,7 +45,7 @@ from bot.telegram.delivery import Delivery, DeliveryPolicy
 from bot.telegram.errors import handle_error
 from bot.telegram.handlers import register_handlers
 from bot.telegram.logging_setup import configure_logging, install_log_protection, register_secret
-from bot.telegram.persistence import build_persistence
+from bot.telegram.persistence import StoreError, build_persistence
 from bot.telegram.rate_limit import UrgentFirstRateLimiter
 from bot.telegram.shell import Shell, install_shell, shell_of
 
@@ -66,6 +66,7 @@ def build_application(
     state_dir: Path | None = None,
     *,
     delivery_policy: DeliveryPolicy | None = None,
+    database_url: str | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The fully wired Application: handlers, error handler, persistence, rate limiter and
     per-chat concurrency. Nothing is contacted until it is initialized."""
@@ -77,7 +78,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
-        .persistence(build_persistence(state_dir))
+        .persistence(build_persistence(state_dir, database_url))
         .rate_limiter(UrgentFirstRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(shell.is_urgent))
         .connect_timeout(10)
@@ -173,7 +174,16 @@ def run(
     if core is None:
         core = Core.load(opts.get("content"))
     try:
-        application = build_application(core, settings.token, settings.base_url, settings.state_dir)
+        application = build_application(
+            core,
+            settings.token,
+            settings.base_url,
+            settings.state_dir,
+            database_url=settings.database_url,
+        )
+    except StoreError as exc:
+        print(f"recovery-bot: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"recovery-bot: cannot use the state folder {settings.state_dir} "
@@ -202,6 +212,9 @@ async def _serve_until_signal(
     except NetworkError as exc:
         print(f"recovery-bot: cannot reach Telegram ({type(exc).__name__})", file=sys.stderr)
         return 1
+    except StoreError as exc:
+        print(f"recovery-bot: {exc}", file=sys.stderr)
+        return 2
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -7,8 +7,10 @@ Environment:
   (e.g. ``http://127.0.0.1:8081/bot`` for a local Bot API server; PTB appends the token).
 - ``TELEGRAM_WEBHOOK_SECRET`` (required in webhook mode): sent by Telegram in the
   ``X-Telegram-Bot-Api-Secret-Token`` header; requests without it are refused.
-- ``RECOVERY_BOT_STATE_DIR`` (optional): where the user's country is kept
-  (default ``~/.local/state/recovery-bot``).
+- ``RECOVERY_BOT_STATE_DIR`` (optional): where the users' choices are kept, in
+  ``state.sqlite3`` (default ``~/.local/state/recovery-bot``).
+- ``RECOVERY_BOT_DATABASE_URL`` (optional): ``postgresql://user:password@host:5432/dbname``
+  keeps them in PostgreSQL instead, shared by every replica.
 
 Error messages name the variable and what is wrong with it; they never contain its value.
 """
@@ -30,6 +32,7 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_BASE_URL"
 SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 STATE_DIR_ENV = "RECOVERY_BOT_STATE_DIR"
+DATABASE_URL_ENV = "RECOVERY_BOT_DATABASE_URL"
 
 # A bot token is the bot's numeric id, a colon and a 35-character secret (letters, digits, _ -).
 _TOKEN_SHAPE = re.compile(r"[0-9]{5,20}:[A-Za-z0-9_-]{30,100}")
@@ -62,6 +65,7 @@ class TelegramSettings:
     state_dir: Path
     base_url: str | None = None
     webhook: WebhookSettings | None = None
+    database_url: str | None = field(default=None, repr=False)
 
 
 def load_settings(
@@ -90,6 +94,7 @@ def load_settings(
         state_dir=read_state_dir(environ),
         base_url=base_url,
         webhook=webhook,
+        database_url=read_database_url(environ),
     )
 
 
@@ -135,6 +140,22 @@ def read_webhook_secret(environ: Mapping[str, str]) -> str:
 def read_state_dir(environ: Mapping[str, str]) -> Path:
     raw = environ.get(STATE_DIR_ENV, "").strip()
     return Path(raw).expanduser() if raw else DEFAULT_STATE_DIR.expanduser()
+
+
+def read_database_url(environ: Mapping[str, str]) -> str | None:
+    url = environ.get(DATABASE_URL_ENV, "").strip()
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{DATABASE_URL_ENV} must be a URL such as postgresql://user:password@host:5432/dbname "
+            "(the value is not shown here)"
+        )
+    return url
 
 
 def check_webhook_url(url: str, *, custom_server: bool) -> str:

@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.commands import COMMAND_TABLE
 from bot.conversation import Outcome
 from bot.telegram.filters import ADDRESSED_TO_BOT
-from bot.telegram.persistence import set_country
+from bot.telegram.persistence import set_country, set_language
 from bot.telegram.shell import shell_of
 
 _log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ async def _apply(update: Update, context: Context, outcome: Outcome) -> None:
         await context.application.update_persistence()
     elif "save" in outcome.effects and context.user_data is not None:
         set_country(context.user_data, outcome.state.country)
+        set_language(context.user_data, outcome.state.language)
         context.application.mark_data_for_update_persistence(user_ids=user.id)
         await context.application.update_persistence()
 

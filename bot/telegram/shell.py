@@ -27,7 +27,7 @@ from bot.core import Core
 from bot.reply.model import Reply
 from bot.telegram.delivery import Delivery
 from bot.telegram.filters import without_bot_mention
-from bot.telegram.persistence import get_country
+from bot.telegram.persistence import get_country, get_language
 
 SHELL_KEY = "recovery_bot_shell"
 MAX_PENDING_EVENTS = 10_000  # events classified by the processor, waiting for their handler
@@ -106,22 +106,25 @@ class Shell:
         user = update.effective_user
         try:
             country = self.country(context)
+            chosen = get_language(context.user_data)
         except Exception as exc:
             _log.warning("Could not read a user's stored state (%s)", type(exc).__name__)
-            country = None
+            country, chosen = None, None
         session = self.sessions.get(user.id) if user is not None else None
-        language = user.language_code if user is not None else None
+        client = user.language_code if user is not None else None
         base = session or UserState()
-        return dataclasses.replace(base, country=country, client_language=language)
+        return dataclasses.replace(base, country=country, language=chosen,
+                                   client_language=client)
 
     def remember(self, update: Update, state: UserState) -> None:
         user = update.effective_user
         if user is None:
             return
-        if state.awaiting is None and state.emergency is None:
+        if state.awaiting is None and state.emergency is None and state.seen_language is None:
             self.sessions.pop(user.id, None)
             return
-        self.sessions[user.id] = dataclasses.replace(state, country=None, client_language=None)
+        self.sessions[user.id] = dataclasses.replace(state, country=None, language=None,
+                                                     client_language=None)
         self.sessions.move_to_end(user.id)
         while len(self.sessions) > MAX_SESSIONS:
             self.sessions.popitem(last=False)

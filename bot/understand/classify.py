@@ -7,12 +7,14 @@ Thresholds come from ``tuning.yaml``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.content.models import TuningFile
 from bot.text.normalize import Normaliser
+from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher, parent_of
 from bot.understand.safety import SafetyCheck
 
@@ -32,6 +34,7 @@ class Classification:
     rules: tuple[str, ...] = ()  # safety rules that fired
     model: tuple[float, float] | None = None  # the learned layer's (overdose, crisis) scores
     band: str = "calm"  # the safety decision: "rules", "model", "check" or "calm"
+    language: str | None = None  # the language the message is clearly written in
 
     @property
     def urgent(self) -> bool:
@@ -47,12 +50,14 @@ class Classification:
 class Classifier:
     def __init__(self, normalise: Normaliser, safety: SafetyCheck, matcher: Matcher,
                  tuning: TuningFile, required: Iterable[str], *,
-                 first_person: Iterable[str] = (), other_person: Iterable[str] = ()) -> None:
+                 first_person: Iterable[str] = (), other_person: Iterable[str] = (),
+                 guesser: LanguageGuesser | None = None) -> None:
         self.normalise = normalise
         self.safety = safety
         self.matcher = matcher
         self.tuning = tuning
         self.required = tuple(required)
+        self.guesser = guesser
         self._first = frozenset(t for w in first_person for t in normalise(w).tokens)
         self._other = frozenset(t for w in other_person for t in normalise(w).tokens)
 
@@ -65,6 +70,12 @@ class Classifier:
         return None
 
     def classify(self, text: str) -> Classification:
+        c = self._classify(text)
+        if self.guesser is not None and c.tokens:
+            return dataclasses.replace(c, language=self.guesser.guess(text))
+        return c
+
+    def _classify(self, text: str) -> Classification:
         stripped = text.strip()
         command = stripped.split(maxsplit=1)[0].split("@")[0].casefold() if stripped else ""
         if command == "/start":  # the start command typed as text is a greeting

@@ -1,14 +1,20 @@
 """The safety check: overdose and suicide detection on the whole message, always first.
 
-Rules come from ``safety.yaml`` (a reviewer can read them there). Phrases are
-normalised with the same Normaliser as messages, then matched as token sequences,
-so typos, spacing, look-alike letters and slang are handled once, in ``normalize``.
+Rules come from the ``safety/`` content folder (``rules.yaml`` names word sets whose
+members, per language, are in ``lang/*.yaml``; ``bot.content.load`` merges them). Phrases
+are normalised with the same Normaliser as messages, then matched as token sequences, so
+typos, spacing, look-alike letters and slang are handled once, in ``normalize``.
+
+A matched phrase that is negated ("i am not suicidal") or in the past ("he overdosed in
+2019") does not count, unless the message also shows danger now (``_Context``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,11 +22,15 @@ from bot.content.models import SafetyFile, SafetyRule
 from bot.text.normalize import Normalised
 
 Phrase = tuple[str, ...]
-MANY = "#many"
+Span = tuple[int, int]
+MANY = "#many"  # a number of 5 or more: "took 30 tablets"
+NUMBER = "#number"  # any number: "2 years ago"
+YEAR = "#year"  # a year before this one: "in 2019"
 MANY_MIN = 5
+FIRST_YEAR = 1900
 UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or nearer
-_NUMBER_WORDS = {"five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
-                 "twenty", "thirty", "forty", "fifty", "hundred", "dozen", "several"}
+GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
+_PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +39,38 @@ class SafetyResult:
     rules: tuple[str, ...] = ()
     also_crisis: bool = False
     exempt_intent: str | None = None  # a question about this intent, not an emergency
+    lowered: tuple[str, ...] = ()  # rules whose matches were all negated or in the past
 
 
 class _Index:
-    """Positions of every token of one message, for fast phrase look-ups."""
+    """Positions of every token of one message, for fast phrase look-ups. A placeholder
+    (``#many``, ``#number``, ``#year``) is indexed at every token it stands for."""
 
-    def __init__(self, tokens: Sequence[str]):
+    def __init__(self, tokens: Sequence[str], classes: dict[str, Callable[[str], bool]],
+                 number_like: frozenset[str]):
         self.tokens = tokens
+        self.classes = classes
         self.positions: dict[str, list[int]] = defaultdict(list)
+        self.kinds: list[tuple[str, ...]] = []  # per token: the placeholders it matches
         for i, tok in enumerate(tokens):
             self.positions[tok].append(i)
-            if _is_many(tok):
-                self.positions[MANY].append(i)
+            kinds: tuple[str, ...] = ()
+            if tok.isdigit() or tok in number_like:
+                kinds = tuple(name for name, test in classes.items() if test(tok))
+                for name in kinds:
+                    self.positions[name].append(i)
+            self.kinds.append(kinds)
 
     def _token_matches(self, i: int, want: str) -> bool:
-        if i >= len(self.tokens):
+        if i < 0 or i >= len(self.tokens):
             return False
         tok = self.tokens[i]
-        return tok == want or (want == MANY and _is_many(tok))
+        if tok == want:
+            return True
+        test = self.classes.get(want) if want[:1] == "#" else None
+        return test is not None and test(tok)
 
-    def find(self, phrase: Phrase) -> list[tuple[int, int]]:
+    def find(self, phrase: Phrase) -> list[Span]:
         """Every (start, end) where ``phrase`` occurs."""
         spans = []
         for start in self.positions.get(phrase[0], ()):
@@ -62,12 +84,6 @@ class _Index:
     def ends_with(self, end: int, phrase: Phrase) -> bool:
         start = end - len(phrase)
         return start >= 0 and self.starts_with(start, phrase)
-
-
-def _is_many(tok: str) -> bool:
-    if tok.isdigit():
-        return len(tok) > 3 or int(tok) >= MANY_MIN
-    return tok in _NUMBER_WORDS
 
 
 @dataclass(frozen=True)
@@ -93,13 +109,149 @@ def _by_first_word(phrases: tuple[Phrase, ...]) -> dict[str, tuple[Phrase, ...]]
     return {word: tuple(group) for word, group in index.items()}
 
 
-class SafetyCheck:
-    """Built once from ``safety.yaml``; ``check`` is pure and allocation-light."""
+class _Phrases:
+    """Phrases indexed by their first and last word, to find those at a position fast."""
 
-    def __init__(self, spec: SafetyFile, tokenize: Callable[[str], Sequence[str]]):
+    def __init__(self, phrases: tuple[Phrase, ...]):
+        self.all = phrases
+        self._first: dict[str, list[Phrase]] = defaultdict(list)
+        self._last: dict[str, list[Phrase]] = defaultdict(list)
+        for phrase in phrases:
+            self._first[phrase[0]].append(phrase)
+            self._last[phrase[-1]].append(phrase)
+
+    def starting(self, idx: _Index, pos: int) -> Iterator[Phrase]:
+        """The phrases that occur at ``pos``."""
+        if 0 <= pos < len(idx.tokens):
+            for key in (idx.tokens[pos], *idx.kinds[pos]):
+                for phrase in self._first.get(key, ()):
+                    if idx.starts_with(pos, phrase):
+                        yield phrase
+
+    def ending(self, idx: _Index, end: int) -> Iterator[Phrase]:
+        """The phrases that occur right before ``end``."""
+        if 0 < end <= len(idx.tokens):
+            for key in (idx.tokens[end - 1], *idx.kinds[end - 1]):
+                for phrase in self._last.get(key, ()):
+                    if idx.ends_with(end, phrase):
+                        yield phrase
+
+
+def _begins_with(phrase: Phrase, heads: Iterable[Phrase]) -> bool:
+    return any(phrase[: len(head)] == head for head in heads)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Negation and the past (the context sets of safety/sets.yaml), for one message."""
+
+    negators: _Phrases
+    not_negating: _Phrases
+    gap: _Phrases
+    signs_of_life: tuple[Phrase, ...]
+    markers: _Phrases  # past markers and bereavement words
+    danger_now: tuple[Phrase, ...]
+    present_tense: tuple[Phrase, ...]
+    triggers: frozenset[str]  # first words of negators and markers
+
+    def _reach(self, idx: _Index, pos: int, step: int) -> Iterator[int]:
+        """Positions reached from ``pos`` over at most GAP_MAX context_gap words, going
+        back (``step`` -1) or forward (+1). ``pos`` itself first."""
+        seen, frontier = {pos}, [pos]
+        yield pos
+        while frontier:
+            nxt = []
+            for p in frontier:
+                for g in (self.gap.ending(idx, p) if step < 0 else self.gap.starting(idx, p)):
+                    q = p - len(g) if step < 0 else p + len(g)
+                    if abs(q - pos) <= GAP_MAX and q not in seen:
+                        seen.add(q)
+                        nxt.append(q)
+                        yield q
+            frontier = nxt
+
+    def negated(self, idx: _Index, span: Span, phrase: Phrase) -> Span | None:
+        """"not suicidal", "never ... kill myself": the negator up to the phrase's end."""
+        if _begins_with(phrase, self.negators.all) or _begins_with(phrase, self.signs_of_life):
+            return None  # "not breathing", "no respira": the negation is the danger
+        start, end = span
+        for pos in self._reach(idx, start, -1):
+            for neg in self.negators.ending(idx, pos):
+                head = pos - len(neg)
+                if next(self.not_negating.ending(idx, head), None) is None:
+                    return head, end
+        return None
+
+    def dating(self, idx: _Index, span: Span) -> Span | None:
+        """"overdosed in 2019", "died of an overdose": the marker and the words between."""
+        start, end = span
+        for pos in self._reach(idx, end, +1):
+            for marker in self.markers.starting(idx, pos):
+                return end, pos + len(marker)
+        for pos in self._reach(idx, start, -1):
+            for marker in self.markers.ending(idx, pos):
+                return pos - len(marker), start
+        return None
+
+    def danger(self, idx: _Index, present: set[str], covered: list[Span], past: bool) -> bool:
+        """Danger now outside the words that lowered the matches: a danger_now phrase, or,
+        when a match was lowered as past, the present tense."""
+        sets = (self.danger_now, self.present_tense) if past else (self.danger_now,)
+        for phrases in sets:
+            for phrase in phrases:
+                if phrase[0] not in present:
+                    continue
+                for s, e in idx.find(phrase):
+                    if not any(s < c_end and e > c_start for c_start, c_end in covered):
+                        return True
+        return False
+
+
+class _Calm:
+    """Per message: which matched spans are negated or in the past (lazily, memoised)."""
+
+    def __init__(self, context: _Context, idx: _Index):
+        self.context = context
+        self.idx = idx
+        self.covered: list[Span] = []  # the words that lowered a match
+        self.past = False
+        self._seen: dict[tuple[Span, Phrase], bool] = {}
+
+    def __call__(self, span: Span, phrase: Phrase) -> bool:
+        key = (span, phrase)
+        if key not in self._seen:
+            negated = self.context.negated(self.idx, span, phrase)
+            dated = None if negated else self.context.dating(self.idx, span)
+            if negated:
+                self.covered.append(negated)
+            elif dated:
+                self.covered.append(dated)
+                self.past = True
+            self._seen[key] = bool(negated or dated)
+        return self._seen[key]
+
+
+class SafetyCheck:
+    """Built once from the merged safety rules; ``check`` is pure and allocation-light."""
+
+    def __init__(self, spec: SafetyFile, tokenize: Callable[[str], Sequence[str]],
+                 today: dt.date | None = None):
+        def phrase(text: str) -> Phrase:
+            """Normalised tokens; placeholders kept as they are."""
+            out: list[str] = []
+            for piece in _PLACEHOLDER.split(text):
+                if piece in (MANY, NUMBER, YEAR):
+                    out.append(piece)
+                elif piece.strip():
+                    out.extend(tokenize(piece))
+            return tuple(out)
+
         def phrases(items: list[str]) -> tuple[Phrase, ...]:
-            out = tuple(tuple(tokenize(p)) for p in items)
-            return tuple(p for p in out if p)
+            out = (phrase(p) for p in items)
+            return tuple(dict.fromkeys(p for p in out if p))
+
+        def words(items: list[str]) -> frozenset[str]:
+            return frozenset(p[0] for p in phrases(items) if len(p) == 1)
 
         def rule(r: SafetyRule) -> _Rule:
             groups = tuple(phrases(g) for g in r.all)
@@ -109,11 +261,28 @@ class SafetyCheck:
                          frozenset(p for g in groups for p in g) if r.whole_message
                          else frozenset())
 
+        ctx = spec.context
+        many = words(ctx.many_words)
+        numbers = many | words(ctx.number_words)
+        this_year = (today or dt.date.today()).year
+        self.classes: dict[str, Callable[[str], bool]] = {
+            MANY: lambda t: (t.isdigit() and (len(t) > 3 or int(t) >= MANY_MIN)) or t in many,
+            NUMBER: lambda t: t.isdigit() or t in numbers,
+            YEAR: lambda t: len(t) == 4 and t.isdigit() and FIRST_YEAR <= int(t) < this_year,
+        }
         self.overdose = tuple(rule(r) for r in spec.overdose)
         self.crisis = tuple(rule(r) for r in spec.crisis)
         self.not_drugs = phrases(spec.not_drugs)
         self.exemptions = tuple((e.intent, phrases(e.when_any), phrases(e.with_any))
                                 for e in spec.exemptions)
+        negators = phrases(ctx.negators)
+        dated = phrases(ctx.past_markers) + phrases(ctx.bereavement_words)
+        self.number_like = numbers
+        self.context = _Context(
+            _Phrases(negators), _Phrases(phrases(ctx.not_negating)),
+            _Phrases(phrases(ctx.context_gap)), phrases(ctx.signs_of_life), _Phrases(dated),
+            phrases(ctx.danger_now), phrases(ctx.present_tense),
+            frozenset(p[0] for p in negators + dated))
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
         """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
@@ -123,19 +292,24 @@ class SafetyCheck:
         return any(idx.starts_with(pos, p) for pos in range(end + 1, min(end + 4, len(idx.tokens)))
                    for p in self.not_drugs)
 
-    def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str]) -> bool:
+    def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str],
+               calm: _Calm | None = None) -> bool:
+        """Every group has a phrase that counts (with ``calm``: that is neither negated
+        nor in the past)."""
         if rule.whole:
             return tuple(idx.tokens) in rule.whole
         unless = [span for p in rule.unless if p[0] in present for span in idx.find(p)]
         for by_first in rule.by_first:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])
-            if not any(self._phrase_counts(rule, idx, phrase, overdose, unless)
-                       for phrase in phrases):
+            if not any(calm is None or not calm(span, phrase)
+                       for phrase in phrases
+                       for span in self._spans(rule, idx, phrase, overdose, unless)):
                 return False
         return True
 
-    def _phrase_counts(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool,
-                       unless: list[tuple[int, int]]) -> bool:
+    def _spans(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool,
+               unless: list[Span]) -> Iterator[Span]:
+        """The places ``phrase`` counts as a match of ``rule``."""
         for start, end in idx.find(phrase):
             # "lips blue from the slushie": an `unless` phrase near the match cancels it;
             # one far away in a long message ("... my puppy ...") does not.
@@ -149,25 +323,41 @@ class SafetyCheck:
                 continue
             if overdose and self._joke_object_follows(idx, end):
                 continue
-            return True
-        return False
+            yield start, end
 
     def check(self, message: Normalised) -> SafetyResult:
-        idx = _Index(message.tokens)
+        idx = _Index(message.tokens, self.classes, self.number_like)
         present = set(idx.positions)
         od = [r for r in self.overdose
               if r.may_fire(present) and self._fires(r, idx, True, present)]
-        crisis = [r.id for r in self.crisis
-                  if r.may_fire(present) and self._fires(r, idx, False, present)]
+        crisis_rules = [r for r in self.crisis
+                        if r.may_fire(present) and self._fires(r, idx, False, present)]
+        lowered: tuple[str, ...] = ()
+        # Negated and past matches do not count. When nothing else is left, danger now in
+        # the rest of the message ("... and now i want to join him") keeps them.
+        # Only a message with a negator or a past marker can lower a match.
+        if (od or crisis_rules) and not self.context.triggers.isdisjoint(present):
+            calm = _Calm(self.context, idx)
+            od_live = [r for r in od if self._fires(r, idx, True, present, calm)]
+            crisis_live = [r for r in crisis_rules if self._fires(r, idx, False, present, calm)]
+            if (len(od_live), len(crisis_live)) != (len(od), len(crisis_rules)) and (
+                od_live or crisis_live
+                or not self.context.danger(idx, present, calm.covered, calm.past)
+            ):
+                lowered = tuple(r.id for r in (*od, *crisis_rules)
+                                if r not in od_live and r not in crisis_live)
+                od, crisis_rules = od_live, crisis_live
+        crisis = tuple(r.id for r in crisis_rules)
         if od and all(r.mention for r in od) and not crisis:
             for intent, when_any, with_any in self.exemptions:
                 if any(idx.find(p) for p in when_any) and (
                     not with_any or any(idx.find(p) for p in with_any)
                 ):
-                    return SafetyResult(None, tuple(r.id for r in od), exempt_intent=intent)
+                    return SafetyResult(None, tuple(r.id for r in od), exempt_intent=intent,
+                                        lowered=lowered)
         if od:
-            return SafetyResult("overdose", tuple(r.id for r in od) + tuple(crisis),
-                                also_crisis=bool(crisis))
+            return SafetyResult("overdose", tuple(r.id for r in od) + crisis,
+                                also_crisis=bool(crisis), lowered=lowered)
         if crisis:
-            return SafetyResult("crisis", tuple(crisis))
-        return SafetyResult(None)
+            return SafetyResult("crisis", crisis, lowered=lowered)
+        return SafetyResult(None, lowered=lowered)

