@@ -129,7 +129,11 @@ class Core:
             return Reply("check", c.intent, base.messages, buttons, c.score, c.candidates)
         if c.route == "answer" and c.intent:
             base = self.topic(c.intent, country, lang)
-            return Reply("answer", c.intent, base.messages, base.buttons, c.score, c.candidates)
+            buttons = base.buttons
+            if c.second and self.has_topic(c.second):  # a long post's other need
+                extra = self.catalogue.buttons([c.second], lang)
+                buttons = extra + tuple(b for b in buttons if b.action != extra[0].action)
+            return Reply("answer", c.intent, base.messages, buttons, c.score, c.candidates)
         if c.route == "clarify":
             options: list[str] = []
             for intent, _ in c.candidates:

@@ -8,6 +8,7 @@ Thresholds come from ``tuning.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,13 @@ from bot.text.normalize import Normaliser
 from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher, parent_of
 from bot.understand.safety import SafetyCheck
+
+LONG_MESSAGE_CHARS = 160  # a message this long may be a post of several sentences
+MAX_SENTENCES = 12
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+|(?<=[.!?])(?=[A-Z])")
+_QUESTION_START = re.compile(
+    r"^(how|what|when|where|why|who|which|can|could|should|would|is|are|do|does|did|will|"
+    r"any|anyone)\b", re.IGNORECASE)
 
 Route = Literal["overdose", "crisis", "check", "answer", "clarify", "fallback"]
 Person = Literal["self", "other"] | None
@@ -35,6 +43,7 @@ class Classification:
     model: tuple[float, float] | None = None  # the learned layer's (overdose, crisis) scores
     band: str = "calm"  # the safety decision: "rules", "model", "check" or "calm"
     language: str | None = None  # the language the message is clearly written in
+    second: str | None = None  # a long message's other need (offered as a button)
 
     @property
     def urgent(self) -> bool:
@@ -60,6 +69,23 @@ class Classifier:
         self.guesser = guesser
         self._first = frozenset(t for w in first_person for t in normalise(w).tokens)
         self._other = frozenset(t for w in other_person for t in normalise(w).tokens)
+
+    def _main_need(self, sentences: list[str]) -> Classification | None:
+        """A long post's main need: a question beats a story, a later sentence breaks ties;
+        another need with a different topic becomes ``second``."""
+        found: list[tuple[bool, int, Classification]] = []
+        for n, sentence in enumerate(sentences):
+            c = self._classify(sentence)
+            if c.route == "answer" and c.intent:
+                found.append((is_question(sentence), n, c))
+        if not found:
+            return None
+        found.sort(key=lambda f: (f[0], f[1]))
+        main = found[-1][2]
+        parent = parent_of(main.intent or "", self.required)
+        second = next((c.intent for _, _, c in reversed(found[:-1])
+                       if parent_of(c.intent or "", self.required) != parent), None)
+        return dataclasses.replace(main, second=second)
 
     def person_of(self, tokens: Iterable[str]) -> Person:
         words = set(tokens)
@@ -91,6 +117,19 @@ class Classifier:
         if safety.route == "crisis":
             return Classification("crisis", "suicide", 100.0, (), False, tokens,
                                   self.person_of(tokens), safety.rules)
+        sentences = split_sentences(text) if len(text) >= LONG_MESSAGE_CHARS else []
+        if len(sentences) > 1:  # a long post: an emergency in any one sentence counts
+            for sentence in sentences[:MAX_SENTENCES]:
+                part = self.safety.check(self.normalise(sentence))
+                if part.route == "overdose":
+                    return Classification("overdose", "overdose", 100.0, (), part.also_crisis,
+                                          tokens, self.person_of(tokens), part.rules)
+                if part.route == "crisis":
+                    return Classification("crisis", "suicide", 100.0, (), False, tokens,
+                                          self.person_of(tokens), part.rules)
+            main = self._main_need(sentences[:MAX_SENTENCES])
+            if main is not None:
+                return main
         match = self.matcher.match(message)
         t = self.tuning
         if safety.exempt_intent:
@@ -111,3 +150,13 @@ class Classifier:
         if score >= t.clarify_min:
             return Classification("clarify", top, score, match.scores, tokens=tokens)
         return Classification("fallback", None, score, match.scores, tokens=tokens)
+
+
+def split_sentences(text: str) -> list[str]:
+    """A post's sentences (and lines), without the empty ones."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if len(part.strip()) > 2]
+
+
+def is_question(sentence: str) -> bool:
+    s = sentence.strip()
+    return s.endswith("?") or bool(_QUESTION_START.match(s))
