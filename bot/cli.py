@@ -12,6 +12,15 @@ from bot.content import ENV_CONTENT, default_content_dir
 from bot.content.yaml_source import ContentError
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("recovery-bot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _load_core(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from bot.core import Core
 
@@ -86,11 +95,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     from bot.core import Core
 
+    from bot.telegram.profile import load_profile
+
     core = Core.load(args.content)
+    load_profile(core.content.root)  # telegram.yaml (the bot's description), if present
     total = sum(len(i.examples) for i in core.content.intents.values())
     print(f"content OK: {len(core.content.intents)} intents, {total} examples, "
           f"{len(core.content.responses.responses)} responses, "
           f"{len(core.countries)} countries ({core.content.root})")
+    return 0
+
+
+def cmd_embed_intents(args: argparse.Namespace) -> int:
+    """Store every intent example's sentence embedding (start-up then reads, not encodes)."""
+    from bot.understand.semantic import CACHE_FILE
+
+    core = _load_core(args)
+    index = core.classifier.semantic
+    assert index is not None
+    path = core.content.root / "intents" / CACHE_FILE
+    index.save(path)
+    print(f"{len(index.matrix)} example embeddings written to {path}")
     return 0
 
 
@@ -120,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Not a medical service; in an emergency call your local emergency number.")
     parser.add_argument("--content", type=Path, default=None,
                         help=f"content folder (default: ${ENV_CONTENT} or the project's own)")
+    parser.add_argument("--version", action="version", version=f"recovery-bot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("chat", help="talk to the bot in this terminal (no token, no network)")
@@ -138,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", help="validate all content files")
     p.set_defaults(func=cmd_lint)
 
+    p = sub.add_parser("embed-intents", help="store the intent examples' sentence embeddings")
+    p.set_defaults(func=cmd_embed_intents)
     p = sub.add_parser("english-hashes", help="fingerprints of the English texts (for the "
                        "`from:` of translations)")
     p.set_defaults(func=cmd_english_hashes)
@@ -145,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
     p.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
     p.add_argument("--port", type=int, default=8443, help="webhook listen port")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="serve /healthz, /readyz and /metrics on this port (any mode)")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     p.set_defaults(func=cmd_run)
 
     from bot.training.cli import add_train_safety

@@ -22,9 +22,12 @@ from bot.text.normalize import Normaliser, build_cache, to_tokens
 from bot.text.wordlist import english_words
 from bot.understand.classify import Classification, Classifier
 from bot.understand.countries import CountryResolver
+from bot.understand.encoder import ModelIntegrityError
 from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher
 from bot.understand.safety import SafetyCheck
+from bot.understand.safety_model import SafetyModel, default_model_dir
+from bot.understand.semantic import CACHE_FILE, SemanticIndex
 
 __all__ = ["Classification", "ContentError", "Core"]
 
@@ -70,6 +73,9 @@ class Core:
             other_person=[*content.synonyms.other_person,
                           *(w for t in content.translations.values() for w in t.other_person)],
             guesser=LanguageGuesser(LANGUAGES),
+            model=(model := self._load_model(content.root)),
+            semantic=SemanticIndex(model.encoder, {i: d.examples for i, d in matchable.items()},
+                                   content.root / "intents" / CACHE_FILE),
         )
         self.renderer = Renderer(resp, content.crisis_lines)
         self.resolver = CountryResolver(content.crisis_lines.countries)
@@ -79,6 +85,15 @@ class Core:
         problems = self.catalogue.problems()
         if problems:
             raise ContentError(problems)
+
+    @staticmethod
+    def _load_model(root: Path) -> SafetyModel:
+        """The learned safety layer; the bot does not start without it (or with a damaged or
+        tampered copy), and says which file is wrong."""
+        try:
+            return SafetyModel.load(default_model_dir(root))
+        except ModelIntegrityError as exc:
+            raise ContentError([f"{default_model_dir(root)}:1: {exc}"]) from None
 
     @staticmethod
     def followup_phrases(content: Content) -> dict[str, list[str]]:

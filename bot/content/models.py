@@ -266,3 +266,7 @@ class TuningFile(Strict):
     known_min: float = Field(ge=0, le=1)
     clarify_options: int = Field(ge=1, le=5)
     emergency_window_minutes: float = Field(gt=0, le=24 * 60)
+    # meaning (sentence embeddings, cosine 0-1) when the words did not answer
+    semantic_answer_min: float = Field(ge=0, le=1)  # another language: answer by meaning
+    semantic_margin: float = Field(ge=0, le=1)  # ... with this lead over another topic
+    semantic_clarify_min: float = Field(ge=0, le=1)  # otherwise: "did you mean" by meaning

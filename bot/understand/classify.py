@@ -13,12 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from bot.content.models import TuningFile
-from bot.text.normalize import Normaliser
+from bot.text.normalize import Normalised, Normaliser
 from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher, parent_of
-from bot.understand.safety import SafetyCheck
+from bot.understand.safety import SafetyCheck, SafetyResult
+from bot.understand.safety_model import SafetyModel
+from bot.understand.semantic import SemanticIndex
 
+MAX_EMBEDDED_CHARS = 2_000  # the encoder reads this much of a message at most
 LONG_MESSAGE_CHARS = 160  # a message this long may be a post of several sentences
 MAX_SENTENCES = 12
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+|(?<=[.!?])(?=[A-Z])")
@@ -60,13 +65,17 @@ class Classifier:
     def __init__(self, normalise: Normaliser, safety: SafetyCheck, matcher: Matcher,
                  tuning: TuningFile, required: Iterable[str], *,
                  first_person: Iterable[str] = (), other_person: Iterable[str] = (),
-                 guesser: LanguageGuesser | None = None) -> None:
+                 guesser: LanguageGuesser | None = None,
+                 model: SafetyModel | None = None,
+                 semantic: SemanticIndex | None = None) -> None:
         self.normalise = normalise
         self.safety = safety
         self.matcher = matcher
         self.tuning = tuning
         self.required = tuple(required)
         self.guesser = guesser
+        self.model = model
+        self.semantic = semantic
         self._first = frozenset(t for w in first_person for t in normalise(w).tokens)
         self._other = frozenset(t for w in other_person for t in normalise(w).tokens)
 
@@ -75,7 +84,8 @@ class Classifier:
         another need with a different topic becomes ``second``."""
         found: list[tuple[bool, int, Classification]] = []
         for n, sentence in enumerate(sentences):
-            c = self._classify(sentence)
+            part = self.normalise(sentence)
+            c = self._match(part, tuple(part.tokens))
             if c.route == "answer" and c.intent:
                 found.append((is_question(sentence), n, c))
         if not found:
@@ -110,34 +120,90 @@ class Classifier:
         tokens = tuple(message.tokens)
         if not tokens:
             return Classification("fallback", None, 0.0, ())
-        safety = self.safety.check(message)
-        if safety.route == "overdose":
-            return Classification("overdose", "overdose", 100.0, (), safety.also_crisis, tokens,
-                                  self.person_of(tokens), safety.rules)
-        if safety.route == "crisis":
-            return Classification("crisis", "suicide", 100.0, (), False, tokens,
-                                  self.person_of(tokens), safety.rules)
         sentences = split_sentences(text) if len(text) >= LONG_MESSAGE_CHARS else []
-        if len(sentences) > 1:  # a long post: an emergency in any one sentence counts
+        safety = self._rules(message, sentences)
+        embedding = self.model.encoder.encode(text[:MAX_EMBEDDED_CHARS]) if self.model else None
+        model = self.model.scores(text, embedding) if self.model is not None else None
+        levels = self.model.levels(model) if (self.model and model) else {}
+        pair = (model.overdose, model.crisis) if model is not None else None
+        od_model, crisis_model = levels.get("overdose"), levels.get("crisis")
+        person = self.person_of(tokens)
+        # One decision from all layers: they add up, none overrules another.
+        if safety.route == "overdose" or (safety.route == "crisis" and od_model == "high"):
+            also = safety.also_crisis or safety.route == "crisis" or crisis_model == "high"
+            return Classification("overdose", "overdose", 100.0, (), also, tokens, person,
+                                  safety.rules, pair, "rules")
+        if safety.route == "crisis":
+            return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
+                                  safety.rules, pair, "rules")
+        if not safety.exempt_intent and od_model == "high":
+            return Classification("overdose", "overdose", 100.0, (), crisis_model == "high",
+                                  tokens, person, safety.rules, pair, "model")
+        if not safety.exempt_intent and crisis_model == "high":
+            return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
+                                  safety.rules, pair, "model")
+        calm = self._answer(message, tokens, sentences, safety, embedding, text)
+        calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
+        if not safety.exempt_intent and "check" in (od_model, crisis_model):
+            return dataclasses.replace(calm, route="check", band="check")
+        return calm
+
+    def _rules(self, message: Normalised, sentences: list[str]) -> SafetyResult:
+        """The rules on the whole message, then on each sentence of a long post (an
+        emergency diluted in a story still counts)."""
+        safety = self.safety.check(message)
+        if safety.route is None and len(sentences) > 1:
             for sentence in sentences[:MAX_SENTENCES]:
                 part = self.safety.check(self.normalise(sentence))
-                if part.route == "overdose":
-                    return Classification("overdose", "overdose", 100.0, (), part.also_crisis,
-                                          tokens, self.person_of(tokens), part.rules)
-                if part.route == "crisis":
-                    return Classification("crisis", "suicide", 100.0, (), False, tokens,
-                                          self.person_of(tokens), part.rules)
-            main = self._main_need(sentences[:MAX_SENTENCES])
-            if main is not None:
-                return main
-        match = self.matcher.match(message)
-        t = self.tuning
+                if part.route is not None:
+                    return part
+        return safety
+
+    def _answer(self, message: Normalised, tokens: tuple[str, ...], sentences: list[str],
+                safety: SafetyResult, embedding: np.ndarray | None = None,
+                text: str = "") -> Classification:
+        """What a calm message asks: a topic, "did you mean", or nothing."""
         if safety.exempt_intent:
+            match = self.matcher.match(message)
             family = [c for c in match.scores
                       if parent_of(c[0], self.required) == safety.exempt_intent]
             intent = family[0][0] if family else safety.exempt_intent
-            return Classification("answer", intent, 100.0, match.scores, tokens=tokens,
-                                  rules=safety.rules)
+            return Classification("answer", intent, 100.0, match.scores, tokens=tokens)
+        if len(sentences) > 1:
+            main = self._main_need(sentences[:MAX_SENTENCES])
+            if main is not None:
+                return dataclasses.replace(main, tokens=tokens)
+        lexical = self._match(message, tokens)
+        if embedding is None or self.semantic is None or lexical.route == "answer":
+            return lexical
+        return self._by_meaning(lexical, embedding, text)
+
+    def _by_meaning(self, lexical: Classification, embedding: np.ndarray,
+                    text: str) -> Classification:
+        """When the words did not answer: the closest meaning. Another language may be
+        answered by meaning alone (its words are not in the examples); in English a close
+        meaning only offers "did you mean", since meaning alone mistakes off-topic messages
+        for topics too often."""
+        assert self.semantic is not None
+        t = self.tuning
+        ranked = self.semantic.scores(embedding)
+        top, best = ranked[0]
+        parent = parent_of(top, self.required)
+        rival = next((s for i, s in ranked[1:] if parent_of(i, self.required) != parent), 0.0)
+        lang = self.guesser.guess(text) if self.guesser is not None else None
+        candidates = tuple((i, round(100 * s, 1)) for i, s in ranked[:5])
+        if (lang not in (None, "en") and best >= t.semantic_answer_min
+                and best - rival >= t.semantic_margin):
+            return Classification("answer", top, round(100 * best, 1), candidates,
+                                  tokens=lexical.tokens)
+        if lexical.route == "fallback" and best >= t.semantic_clarify_min:
+            return Classification("clarify", top, round(100 * best, 1), candidates,
+                                  tokens=lexical.tokens)
+        return lexical
+
+    def _match(self, message: Normalised, tokens: tuple[str, ...]) -> Classification:
+        match = self.matcher.match(message)
+        t = self.tuning
         if not match.scores or match.vague:
             return Classification("fallback", None, 0.0, match.scores, tokens=tokens)
         top, score = match.scores[0]
