@@ -22,7 +22,7 @@ from bot.core import Core
 from bot.reply.model import Reply
 
 PROJECT = Path(__file__).resolve().parents[1]
-TAXONOMY = PROJECT.parent / "shared" / "eval" / "TAXONOMY.md"
+TAXONOMY = PROJECT / "tests" / "data" / "TAXONOMY.md"  # a copy of shared/eval/TAXONOMY.md
 TODAY = dt.date.today()
 MAX_AGE = dt.timedelta(days=365)
 

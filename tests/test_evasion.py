@@ -20,7 +20,7 @@ import pytest
 
 from bot.core import Core
 
-DEV = Path(__file__).parents[1].parent / "shared/eval/dev.jsonl"
+DEV = Path(__file__).parent / "data" / "dev.jsonl"  # a copy of shared/eval/dev.jsonl
 
 Transform = Callable[[str, random.Random], str]
 

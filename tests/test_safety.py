@@ -427,7 +427,7 @@ def test_no_labelled_emergency_is_lowered(core: Core) -> None:
              if line.strip() and not line.startswith("#")]
     for name in ("heldout.jsonl", "safety_blind.jsonl", "blind3.jsonl"):
         texts += _labelled(data / name)
-    dev = data.parents[2] / "shared" / "eval" / "dev.jsonl"
+    dev = data / "dev.jsonl"
     if dev.exists():
         texts += _labelled(dev)
     lowered = [(t, _lowered(core, t)) for t in texts if _lowered(core, t)]

@@ -12,6 +12,6 @@ from bot.core import Core
 MAX_DESCRIPTION = 256
 
 
-def command_menu(core: Core) -> list[BotCommand]:
-    return [BotCommand(c.name, core.label(c.label_key).strip()[:MAX_DESCRIPTION])
+def command_menu(core: Core, lang: str = "en") -> list[BotCommand]:
+    return [BotCommand(c.name, core.label(c.label_key, lang).strip()[:MAX_DESCRIPTION])
             for c in COMMAND_TABLE if c.in_menu]

@@ -183,7 +183,7 @@ class Classifier:
         """When the words did not answer: the closest meaning. Another language may be
         answered by meaning alone (its words are not in the examples); in English a close
         meaning only offers "did you mean", since meaning alone mistakes off-topic messages
-        for topics too often."""
+        for topics too often. Text in no clear language (gibberish) is left to the words."""
         assert self.semantic is not None
         t = self.tuning
         ranked = self.semantic.scores(embedding)
@@ -196,7 +196,7 @@ class Classifier:
                 and best - rival >= t.semantic_margin):
             return Classification("answer", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
-        if lexical.route == "fallback" and best >= t.semantic_clarify_min:
+        if lexical.route == "fallback" and lang is not None and best >= t.semantic_clarify_min:
             return Classification("clarify", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
         return lexical

@@ -4,8 +4,8 @@ It speaks just enough HTTP/1.1 (keep-alive, Content-Length, chunked bodies) over
 for python-telegram-bot's httpx client, runs in the test's own event loop and implements:
 
 getMe, getUpdates (long polling with ``timeout``), sendMessage, answerCallbackQuery,
-editMessageText, editMessageReplyMarkup, setMyCommands, deleteWebhook, setWebhook,
-getWebhookInfo, sendChatAction.
+editMessageText, editMessageReplyMarkup, setMyCommands, setMyDescription, setMyShortDescription,
+deleteWebhook, setWebhook, getWebhookInfo, sendChatAction.
 
 It applies Telegram's own checks (text 1-4096 characters after entity parsing, HTML restricted to
 Telegram's tag set and balanced, callback_data at most 64 bytes, command menu shape) and answers
@@ -209,7 +209,11 @@ class FakeBotApi:
             "supports_inline_queries": False,
         }
         self.calls: list[ApiCall] = []
-        self.commands: list[dict[str, str]] = []
+        self.commands: list[dict[str, str]] = []  # the default menu (no language_code)
+        self.commands_by_language: dict[str, list[dict[str, str]]] = {}
+        # the bot's description and short description, by language_code ("" = the default)
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
         self.webhook: dict[str, Any] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
@@ -581,7 +585,20 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", "")).strip()) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty or too long")
-        self.commands = commands
+        language = params.get("language_code") or ""
+        self.commands_by_language[language] = commands
+        if not language:
+            self.commands = commands
+        return True
+
+    async def _api_setMyDescription(self, params: dict[str, Any]) -> bool:
+        self.descriptions[_language_code(params)] = _profile_text(params, "description", 512)
+        return True
+
+    async def _api_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        self.short_descriptions[_language_code(params)] = _profile_text(
+            params, "short_description", 120
+        )
         return True
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
@@ -715,6 +732,21 @@ def _failure_error(failure: Failure) -> ApiError:
     return ApiError(
         int(failure.kind), "Internal Server Error" if failure.kind == "500" else "Bad Gateway"
     )
+
+
+def _language_code(params: dict[str, Any]) -> str:
+    code = str(params.get("language_code") or "")
+    if code and not re.fullmatch(r"[a-z]{2}", code):
+        raise ApiError(400, "Bad Request: language code is invalid")
+    return code
+
+
+def _profile_text(params: dict[str, Any], name: str, limit: int) -> str:
+    """setMyDescription / setMyShortDescription: 0-``limit`` characters ("" removes it)."""
+    text = str(params.get(name) or "")
+    if utf16_length(text) > limit:
+        raise ApiError(400, f"Bad Request: {name} is too long")
+    return text
 
 
 def _update_kind(update: dict[str, Any]) -> str:
