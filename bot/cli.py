@@ -94,7 +94,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from bot.core import Core
-
     from bot.telegram.profile import load_profile
 
     core = Core.load(args.content)

@@ -106,7 +106,8 @@ class Conversation:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.window = core.tuning.emergency_window_minutes * 60
-        self.followups = FollowupSteps(core.normalise, core.followup_phrases(core.content))
+        self.followups = {lang: FollowupSteps(core.normalise, steps)
+                          for lang, steps in core.followup_phrases(core.content).items()}
         self._commands: dict[str, Callable[[str, UserState, float], Outcome]] = {
             "start": self._start,
             "sos": self._sos,
@@ -281,7 +282,7 @@ class Conversation:
             return self._emergency(c, dataclasses.replace(state, awaiting=None), now)
         ctx = state.emergency
         if ctx is not None and ctx.kind == "overdose":
-            step = self.followups.step(c.tokens)
+            step = self._step(c, state)
             if step is not None:
                 return self._emergency_reply(
                     self.core.topic(step, state.country, state.reply_language),
@@ -307,6 +308,17 @@ class Conversation:
         )
         return self._say(state, reply)
 
+    def _step(self, c: Classification, state: UserState) -> str | None:
+        """The emergency follow-up step a message asks for: in its own language, the
+        conversation's, or any other (a short panicked line often has no clear language)."""
+        order = dict.fromkeys([c.language or "en", state.reply_language, *self.followups])
+        for lang in order:
+            steps = self.followups.get(lang)
+            step = steps.step(c.tokens) if steps is not None else None
+            if step is not None:
+                return step
+        return None
+
     # --- emergencies -----------------------------------------------------------------------
 
     def _emergency(self, c: Classification, state: UserState, now: float) -> Outcome:
@@ -314,7 +326,7 @@ class Conversation:
             return self._crisis_reply(state, now, fresh=False)
         ctx = state.emergency
         if ctx is not None and ctx.kind == "overdose" and c.person != "self" and not c.also_crisis:
-            step = self.followups.step(c.tokens) or "overdose_still"
+            step = self._step(c, state) or "overdose_still"
             return self._emergency_reply(
                 self.core.topic(step, state.country, state.reply_language), "overdose", state, now
             )

@@ -49,8 +49,8 @@ class Core:
                 for phrase in (*rule.unless, *rule.unless_next, *rule.unless_prev):
                     examples.update(to_tokens(phrase))  # known: "nooooon" is "noon"
         priority.update(t for w in content.synonyms.domain for t in to_tokens(w))
-        for phrases in self.followup_phrases(content).values():
-            examples.update(t for p in phrases for t in to_tokens(p))
+        for by_step in self.followup_phrases(content).values():
+            examples.update(t for ps in by_step.values() for p in ps for t in to_tokens(p))
         self.normalise = Normaliser(content.synonyms.replace, priority, examples,
                                     english_words())
         self.safety = SafetyCheck(content.safety, lambda p: self.normalise(p).tokens)
@@ -68,10 +68,9 @@ class Core:
         self.tuning: TuningFile = content.tuning
         self.classifier = Classifier(
             self.normalise, self.safety, self.matcher, self.tuning, REQUIRED_INTENTS,
-            first_person=[*content.synonyms.first_person,
-                          *(w for t in content.translations.values() for w in t.first_person)],
-            other_person=[*content.synonyms.other_person,
-                          *(w for t in content.translations.values() for w in t.other_person)],
+            persons={"en": (content.synonyms.first_person, content.synonyms.other_person),
+                     **{lang: (t.first_person, t.other_person)
+                        for lang, t in content.translations.items()}},
             guesser=LanguageGuesser(LANGUAGES),
             model=(model := self._load_model(content.root)),
             semantic=SemanticIndex(model.encoder, {i: d.examples for i, d in matchable.items()},
@@ -96,12 +95,14 @@ class Core:
             raise ContentError([f"{default_model_dir(root)}:1: {exc}"]) from None
 
     @staticmethod
-    def followup_phrases(content: Content) -> dict[str, list[str]]:
-        """Each emergency follow-up step's phrases, in every language."""
-        steps = {step: list(p) for step, p in content.responses.followups.items()}
-        for tr in content.translations.values():
-            for step, phrases in tr.followups.items():
-                steps.setdefault(step, []).extend(phrases)
+    def followup_phrases(content: Content) -> dict[str, dict[str, list[str]]]:
+        """language -> each emergency follow-up step's phrases (English ones in every
+        language, as people mix them), in responses.yaml's step order."""
+        english = {step: list(p) for step, p in content.responses.followups.items()}
+        steps = {"en": english}
+        for lang, tr in content.translations.items():
+            steps[lang] = {step: [*tr.followups.get(step, []), *phrases]
+                           for step, phrases in english.items()}
         return steps
 
     @classmethod

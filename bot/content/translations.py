@@ -85,7 +85,7 @@ def _same_marks(english: str, translated: str) -> list[str]:
 def check_translation(tr: TranslationFile, english: ResponsesFile,
                       where: Callable[[tuple[object, ...]], str]) -> list[str]:
     """Every problem of one translation file, as ``file:line: message``."""
-    problems: list[str] = Field(default_factory=list)
+    problems: list[str] = []
     lang = tr.language
     full = lang in FULL_LANGUAGES
     need_r = set(english.responses) if full else set(REQUIRED_RESPONSES)

@@ -94,6 +94,10 @@ class Renderer:
         first_and_all("poison", "poison", "_poisons")
         first_and_all("overdose_line", "overdose_line", "_overdose_lines")
         first_and_all("family", "family_line", "_family_lines")
+        # No poison line: the country's own emergency number, never the international 112
+        # (in South Korea 112 is the police).
+        if not international and "poison" not in values and emergency:
+            values["poison"] = values["_poisons"] = self.line(emergency[0])
         if country.good_samaritan:
             values["good_samaritan"] = country.good_samaritan.strip()
         # Naloxone access is never guessed: empty, not the international text, where the

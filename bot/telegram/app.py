@@ -38,14 +38,23 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.core import Core
+from bot.metrics import timing_arrivals
 from bot.telegram.commands import command_menu
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.config import ConfigError, WebhookSettings, load_settings, read_state_dir
 from bot.telegram.delivery import Delivery, DeliveryPolicy
 from bot.telegram.errors import handle_error
 from bot.telegram.handlers import register_handlers
+from bot.telegram.health import (
+    DEFAULT_METRICS_HOST,
+    HealthServerError,
+    attach_to_webhook_server,
+    check_metrics_port,
+    serving_health,
+)
 from bot.telegram.logging_setup import configure_logging, install_log_protection, register_secret
 from bot.telegram.persistence import StoreError, build_persistence
+from bot.telegram.profile import install_profile, load_profile, publish_profile
 from bot.telegram.rate_limit import UrgentFirstRateLimiter
 from bot.telegram.shell import Shell, install_shell, shell_of
 
@@ -80,7 +89,7 @@ def build_application(
         .token(token)
         .persistence(build_persistence(state_dir, database_url))
         .rate_limiter(UrgentFirstRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(PerChatUpdateProcessor(shell.is_urgent))
+        .concurrent_updates(PerChatUpdateProcessor(timing_arrivals(shell.is_urgent)))
         .connect_timeout(10)
         .read_timeout(15)
         .write_timeout(15)
@@ -90,17 +99,23 @@ def build_application(
         builder = builder.base_url(base_url)
     application = builder.build()
     install_shell(application, shell)
+    install_profile(application, load_profile(core.content.root))  # telegram.yaml, if any
     register_handlers(application)
     application.add_error_handler(handle_error)
     return application
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu; a failure is logged, not fatal (commands still work)."""
-    try:
-        await application.bot.set_my_commands(command_menu(shell_of(application).core))
-    except TelegramError as exc:
-        _log.warning("Could not register the command menu (%s)", type(exc).__name__)
+    """Publish the command menu, once for every language the bot speaks (English is also the
+    default for every other client language); a failure is logged, not fatal."""
+    core = shell_of(application).core
+    for lang in core.catalogue.languages:
+        try:
+            await application.bot.set_my_commands(
+                command_menu(core, lang), language_code=None if lang == "en" else lang)
+        except TelegramError as exc:
+            _log.warning("Could not register the %s command menu (%s)", lang,
+                         type(exc).__name__)
 
 
 async def serve(
@@ -110,11 +125,16 @@ async def serve(
     webhook: WebhookSettings | None = None,
     poll_timeout: float = POLL_TIMEOUT,
     ready: Callable[[], None] | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """Initialize, register commands, fetch updates (polling or webhook) until ``stop`` is set,
-    then stop fetching, finish running handlers, save persistence and shut down."""
-    async with application:
+    then stop fetching, finish running handlers, save persistence and shut down.
+
+    ``/healthz``, ``/readyz`` and ``/metrics`` (bot.telegram.health) are served on the webhook
+    server, and on ``metrics_address`` (host, port) when given."""
+    async with serving_health(application, metrics_address), application:
         await register_commands(application)
+        await publish_profile(application)  # description and short description
         await application.start()
         try:
             if webhook is None:
@@ -135,6 +155,7 @@ async def serve(
                     drop_pending_updates=False,
                     bootstrap_retries=BOOTSTRAP_RETRIES,
                 )
+                attach_to_webhook_server(application, webhook.url_path)
             _log.info("Serving updates by %s", "webhook" if webhook else "polling")
             if ready is not None:
                 ready()
@@ -165,6 +186,10 @@ def run(
             listen=opts.get("listen"),
             port=opts.get("port"),
         )
+        metrics_address = None
+        if opts.get("metrics_port") is not None:
+            metrics_address = (opts.get("metrics_host") or DEFAULT_METRICS_HOST,
+                               check_metrics_port(opts["metrics_port"]))
     except ConfigError as exc:
         print(f"recovery-bot: {exc}", file=sys.stderr)
         return 2
@@ -191,19 +216,23 @@ def run(
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_serve_until_signal(application, settings.webhook))
+    return asyncio.run(_serve_until_signal(application, settings.webhook, metrics_address))
 
 
 async def _serve_until_signal(
     application: Application,  # type: ignore[type-arg]
     webhook: WebhookSettings | None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await serve(application, stop, webhook=webhook)
+        await serve(application, stop, webhook=webhook, metrics_address=metrics_address)
+    except HealthServerError as exc:
+        print(f"recovery-bot: {exc}", file=sys.stderr)
+        return 2
     except InvalidToken:
         print(
             "recovery-bot: Telegram refused TELEGRAM_BOT_TOKEN (revoked or wrong?)", file=sys.stderr

@@ -22,6 +22,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
+from bot import metrics
 from bot.content.html_format import html_to_text
 from bot.reply.model import Reply
 from bot.telegram.keyboards import inline_keyboard
@@ -76,14 +77,20 @@ class Delivery:
         """
         urgent = reply.route in URGENT_ROUTES
         last = len(reply.messages) - 1
+        delivered = True
         try:
             for index, text in enumerate(reply.messages):
                 markup = None
                 if index == last:
                     markup = reply_markup or inline_keyboard(reply.buttons)
-                await self.send_text(bot, chat_id, text, markup=markup, urgent=urgent)
+                sent = await self.send_text(bot, chat_id, text, markup=markup, urgent=urgent)
+                delivered = delivered and sent is not None
+                if urgent and index == 0 and sent is not None:
+                    metrics.emergency_answered(reply.route)
         except ChatUnreachable:
             return False
+        if delivered:
+            metrics.reply_sent(reply.route)
         return True
 
     async def send_text(
@@ -115,14 +122,17 @@ class Delivery:
         parse_mode: str | None = ParseMode.HTML
         for attempt in range(1, policy.attempts + 1):
             try:
-                return await bot.send_message(
+                message = await bot.send_message(
                     chat_id,
                     text,
                     parse_mode=parse_mode,
                     reply_markup=markup,
                     link_preview_options=NO_PREVIEW,
                 )
+                metrics.message_sent(urgent)
+                return message
             except Forbidden as exc:
+                metrics.send_failure("forbidden", urgent)
                 _log.info("Chat unreachable (%s); reply dropped", type(exc).__name__)
                 raise ChatUnreachable from exc
             except ChatMigrated as exc:
@@ -130,9 +140,11 @@ class Delivery:
                 continue
             except BadRequest as exc:
                 if parse_mode is not None and "parse entities" in exc.message.lower():
+                    metrics.send_failure("html_refused", urgent)
                     _log.error("Telegram refused the HTML of a message; sending it as plain text")
                     parse_mode, text = None, html_to_text(text)
                     continue
+                metrics.send_failure("bad_request", urgent)
                 _log.error("Telegram refused a message: %s", exc.message)
                 return None
             except RetryAfter as exc:
@@ -140,6 +152,7 @@ class Delivery:
                 _log.warning("Still rate limited; waiting %.1f s (attempt %d)", wait, attempt)
                 await asyncio.sleep(wait)
             except NetworkError as exc:  # includes TimedOut, 5xx, dropped connections
+                metrics.send_failure("network", urgent)
                 if attempt == policy.attempts:
                     break
                 delay = policy.delay(attempt)
@@ -151,6 +164,7 @@ class Delivery:
                     delay,
                 )
                 await asyncio.sleep(delay)
+        metrics.send_failure("gave_up", urgent)
         _log.error(
             "Gave up sending %s message after %d attempts",
             "an urgent" if urgent else "a",

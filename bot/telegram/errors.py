@@ -14,6 +14,8 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import metrics
+from bot.telegram.persistence import StoreError
 from bot.telegram.shell import shell_of
 
 _log = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ async def handle_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     kind = type(error).__name__
+    if isinstance(error, StoreError):  # PTB's background saves (update None) are writes
+        metrics.store_error("write" if update is None else "other")
     if isinstance(error, Forbidden):
         _log.info("Chat unreachable while handling update %s (%s); dropped", update_id, kind)
         return

@@ -8,6 +8,7 @@ sent after their effects (a chosen country is saved before it is confirmed).
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
@@ -20,10 +21,18 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.commands import COMMAND_TABLE
 from bot.conversation import Outcome
+from bot.reply.model import Reply
 from bot.telegram.filters import ADDRESSED_TO_BOT
-from bot.telegram.persistence import set_country, set_language
+from bot.telegram.persistence import (
+    StoreError,
+    forget_user,
+    save_user,
+    set_country,
+    set_language,
+)
 from bot.telegram.shell import shell_of
 
 _log = logging.getLogger(__name__)
@@ -52,11 +61,16 @@ async def on_update(update: Update, context: Context) -> None:
     chat = update.effective_chat
     query = update.callback_query
     if event is None or chat is None:
+        metrics.update_dropped(update.update_id)
         if query is not None:
             await _answer(query)
         return
+    started = time.perf_counter()
     state = shell.state(context, update)
     outcome = shell.conversation.handle(event, state, shell.now())
+    metrics.message_handled(outcome.replies[0].route if outcome.replies else None,
+                            outcome.state.reply_language, time.perf_counter() - started,
+                            update.update_id)
     shell.remember(update, outcome.state)
     urgent = bool(outcome.replies) and outcome.replies[0].route in URGENT_ROUTES
     if urgent:  # the emergency first, then everything else
@@ -67,29 +81,36 @@ async def on_update(update: Update, context: Context) -> None:
                 await _answer(query)
         await _apply(update, context, outcome)
         await shell.send(context, chat.id, *outcome.replies[1:])
+        metrics.reply_finished(update.update_id, urgent, started)
         return
     if query is not None:
         await _answer(query)
         if event.text.startswith(("country:", "forget:")):
             await _remove_keyboard(query)
-    await _apply(update, context, outcome)
-    await shell.send(context, chat.id, *outcome.replies)
+    failed = await _apply(update, context, outcome)
+    await shell.send(context, chat.id, *([failed] if failed else []), *outcome.replies)
+    metrics.reply_finished(update.update_id, urgent, started)
 
 
-async def _apply(update: Update, context: Context, outcome: Outcome) -> None:
-    """Carry out the outcome's effects: save the country, or forget the user."""
+async def _apply(update: Update, context: Context, outcome: Outcome) -> Reply | None:
+    """Carry out the outcome's effects: save the country and language, or forget the user.
+    A save or erase the store refused is told to the user honestly (the reply returned)."""
     user = update.effective_user
     if user is None or not outcome.effects:
-        return
-    if "forget" in outcome.effects:
-        shell_of(context).forget(update)
-        context.application.drop_user_data(user.id)
-        await context.application.update_persistence()
-    elif "save" in outcome.effects and context.user_data is not None:
-        set_country(context.user_data, outcome.state.country)
-        set_language(context.user_data, outcome.state.language)
-        context.application.mark_data_for_update_persistence(user_ids=user.id)
-        await context.application.update_persistence()
+        return None
+    shell = shell_of(context)
+    try:
+        if "forget" in outcome.effects:
+            shell.forget(update)
+            await forget_user(context.application, user.id)
+        elif "save" in outcome.effects and context.user_data is not None:
+            set_country(context.user_data, outcome.state.country)
+            set_language(context.user_data, outcome.state.language)
+            await save_user(context.application, user.id)
+    except StoreError:  # already logged, in one line, without the user
+        return shell.core.message("save_failed", outcome.state.country,
+                                  outcome.state.reply_language)
+    return None
 
 
 async def _answer(query: CallbackQuery) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
+
+from bot import metrics
 
 URGENT_SEND: ContextVar[bool] = ContextVar("urgent_send", default=False)
 
@@ -20,4 +23,15 @@ URGENT_SEND: ContextVar[bool] = ContextVar("urgent_send", default=False)
 class UrgentFirstRateLimiter(AIORateLimiter):  # type: ignore[misc]
     async def _run_request(self, chat: bool, *args: Any, **kwargs: Any) -> Any:
         # ``chat`` asks for the shared bucket; an urgent send does without it.
-        return await super()._run_request(chat and not URGENT_SEND.get(), *args, **kwargs)
+        try:
+            result = await super()._run_request(chat and not URGENT_SEND.get(), *args, **kwargs)
+        except RetryAfter as exc:  # AIORateLimiter waits it out (or gives up): count the wait
+            metrics.rate_limit_wait(_seconds(exc))
+            raise
+        metrics.telegram_reached()  # every Bot API call passes here: /readyz uses it
+        return result
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)  # PTB 22 keeps the timedelta privately
+    return value.total_seconds() if value is not None else float(exc.retry_after)

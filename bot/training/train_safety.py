@@ -60,6 +60,7 @@ class FitParams:
     bank_weight: float = 2.0
     seed: int = SEED
     max_iter: int = 5000
+    class_weight: str | None = "balanced"
     tol: float = 1e-4
 
 
@@ -142,7 +143,7 @@ def fit_heads(x: Any, examples: Sequence[Example],
         for h in HEADS:
             y = _labels(examples, h)
             clf = LogisticRegression(C=params.c, solver="lbfgs", max_iter=params.max_iter,
-                                     tol=params.tol, class_weight="balanced",
+                                     tol=params.tol, class_weight=params.class_weight,
                                      random_state=params.seed)
             clf.fit(x, y, sample_weight=sw)
             out[h] = (clf.coef_[0].copy(), float(clf.intercept_[0]))
@@ -171,8 +172,10 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(arrays):
             buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
+            array = np.asarray(arrays[name])
+            if not array.flags.c_contiguous:
+                array = array.copy(order="C")
+            np.lib.format.write_array(buf, array, allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -280,7 +283,7 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
         "weights": {"file": WEIGHTS_FILE, "sha256": file_sha256(weights_path)},
         "training": {
             "seed": params.seed, "sklearn": _sklearn_version(),
-            "model": "LogisticRegression per head (lbfgs, L2, class_weight=balanced)",
+            "model": "LogisticRegression per head (lbfgs, L2)",
             "params": asdict(params),
             "positives": {"overdose": "safety overdose or both; labels include overdose",
                           "crisis": "safety crisis or both; labels include suicide"},

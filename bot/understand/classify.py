@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,7 +64,7 @@ class Classification:
 class Classifier:
     def __init__(self, normalise: Normaliser, safety: SafetyCheck, matcher: Matcher,
                  tuning: TuningFile, required: Iterable[str], *,
-                 first_person: Iterable[str] = (), other_person: Iterable[str] = (),
+                 persons: Mapping[str, tuple[Iterable[str], Iterable[str]]] | None = None,
                  guesser: LanguageGuesser | None = None,
                  model: SafetyModel | None = None,
                  semantic: SemanticIndex | None = None) -> None:
@@ -76,8 +76,9 @@ class Classifier:
         self.guesser = guesser
         self.model = model
         self.semantic = semantic
-        self._first = frozenset(t for w in first_person for t in normalise(w).tokens)
-        self._other = frozenset(t for w in other_person for t in normalise(w).tokens)
+        # language -> (first-person words, other-person words), normalised like messages
+        self._persons = {lang: (self._words(first), self._words(other))
+                         for lang, (first, other) in (persons or {}).items()}
 
     def _main_need(self, sentences: list[str]) -> Classification | None:
         """A long post's main need: a question beats a story, a later sentence breaks ties;
@@ -97,29 +98,35 @@ class Classifier:
                        if parent_of(c.intent or "", self.required) != parent), None)
         return dataclasses.replace(main, second=second)
 
-    def person_of(self, tokens: Iterable[str]) -> Person:
+    def _words(self, words: Iterable[str]) -> frozenset[str]:
+        return frozenset(t for w in words for t in self.normalise(w).tokens)
+
+    def person_of(self, tokens: Iterable[str], lang: str | None = None) -> Person:
+        """Who an emergency is about, from English words and the message language's words."""
         words = set(tokens)
-        if words & self._other:
+        empty: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        en_first, en_other = self._persons.get("en", empty)
+        first, other = self._persons.get(lang or "en", empty)
+        if words & (en_other | other):
             return "other"
-        if words & self._first:
+        if words & (en_first | first):
             return "self"
         return None
 
     def classify(self, text: str) -> Classification:
-        c = self._classify(text)
-        if self.guesser is not None and c.tokens:
-            return dataclasses.replace(c, language=self.guesser.guess(text))
-        return c
+        lang = self.guesser.guess(text) if self.guesser is not None else None
+        c = self._classify(text, lang)
+        return dataclasses.replace(c, language=lang) if lang else c
 
-    def _classify(self, text: str) -> Classification:
+    def _classify(self, text: str, lang: str | None = None) -> Classification:
         stripped = text.strip()
         command = stripped.split(maxsplit=1)[0].split("@")[0].casefold() if stripped else ""
         if command == "/start":  # the start command typed as text is a greeting
             return Classification("answer", "greeting", 100.0, ())
         message = self.normalise(text)
         tokens = tuple(message.tokens)
-        if not tokens:
-            return Classification("fallback", None, 0.0, ())
+        if not tokens and not any(ch.isalpha() for ch in text):
+            return Classification("fallback", None, 0.0, ())  # emoji, symbols, nothing
         sentences = split_sentences(text) if len(text) >= LONG_MESSAGE_CHARS else []
         safety = self._rules(message, sentences)
         embedding = self.model.encoder.encode(text[:MAX_EMBEDDED_CHARS]) if self.model else None
@@ -127,7 +134,7 @@ class Classifier:
         levels = self.model.levels(model) if (self.model and model) else {}
         pair = (model.overdose, model.crisis) if model is not None else None
         od_model, crisis_model = levels.get("overdose"), levels.get("crisis")
-        person = self.person_of(tokens)
+        person = self.person_of(tokens, lang)
         # One decision from all layers: they add up, none overrules another.
         if safety.route == "overdose" or (safety.route == "crisis" and od_model == "high"):
             also = safety.also_crisis or safety.route == "crisis" or crisis_model == "high"
@@ -142,7 +149,7 @@ class Classifier:
         if not safety.exempt_intent and crisis_model == "high":
             return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
                                   safety.rules, pair, "model")
-        calm = self._answer(message, tokens, sentences, safety, embedding, text)
+        calm = self._answer(message, tokens, sentences, safety, embedding, lang)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
         if not safety.exempt_intent and "check" in (od_model, crisis_model):
             return dataclasses.replace(calm, route="check", band="check")
@@ -161,7 +168,7 @@ class Classifier:
 
     def _answer(self, message: Normalised, tokens: tuple[str, ...], sentences: list[str],
                 safety: SafetyResult, embedding: np.ndarray | None = None,
-                text: str = "") -> Classification:
+                lang: str | None = None) -> Classification:
         """What a calm message asks: a topic, "did you mean", or nothing."""
         if safety.exempt_intent:
             match = self.matcher.match(message)
@@ -176,10 +183,10 @@ class Classifier:
         lexical = self._match(message, tokens)
         if embedding is None or self.semantic is None or lexical.route == "answer":
             return lexical
-        return self._by_meaning(lexical, embedding, text)
+        return self._by_meaning(lexical, embedding, lang)
 
     def _by_meaning(self, lexical: Classification, embedding: np.ndarray,
-                    text: str) -> Classification:
+                    lang: str | None) -> Classification:
         """When the words did not answer: the closest meaning. Another language may be
         answered by meaning alone (its words are not in the examples); in English a close
         meaning only offers "did you mean", since meaning alone mistakes off-topic messages
@@ -190,7 +197,6 @@ class Classifier:
         top, best = ranked[0]
         parent = parent_of(top, self.required)
         rival = next((s for i, s in ranked[1:] if parent_of(i, self.required) != parent), 0.0)
-        lang = self.guesser.guess(text) if self.guesser is not None else None
         candidates = tuple((i, round(100 * s, 1)) for i, s in ranked[:5])
         if (lang not in (None, "en") and best >= t.semantic_answer_min
                 and best - rival >= t.semantic_margin):

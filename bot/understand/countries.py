@@ -147,7 +147,8 @@ _MARKS = re.compile("[\u0300-\u036f\u00ad\u200b-\u200c\u200e\u200f\u2060-\u2064\
 _SPECIAL = re.compile("[łøđıßæœþð]")
 _LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "ß": "ss", "æ": "ae",
                           "œ": "oe", "þ": "th", "ð": "d"})
-_WORD = re.compile(r"[^\W_]+")
+# Letters and digits, with the vowel signs of Indic and Thai scripts and Arabic harakat.
+_WORD = re.compile(r"(?:[^\W_]|[\u064b-\u065f\u0900-\u0dff\u0e00-\u0e7f])+")
 _NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 _FLAG = re.compile("[\U0001f1e6-\U0001f1ff]{2}")
 _PAREN = re.compile(r"\s*\(([^)]*)\)")
@@ -192,15 +193,17 @@ _SAINT = re.compile(r"(?i)saint\b")
 _PART = re.compile(r"part|parte|partie|teil")
 
 
-def _variants(name: str) -> Iterator[str]:
+def _variants(name: str, *, inner: bool = True) -> Iterator[str]:
     """"Korea, Republic of" -> itself, "Korea", "Republic of Korea"; "Holy See (Vatican City
-    State)" -> "Holy See", "Vatican City State"; "Saint Lucia" -> also "St Lucia"."""
+    State)" -> "Holy See", "Vatican City State" (the part in brackets only with ``inner``:
+    in translations it often names another country, "San Martín (Francia)"); "Saint Lucia"
+    -> also "St Lucia"."""
     forms = [name]
     if "(" in name:
-        inner = [m.strip() for m in _PAREN.findall(name)]
+        brackets = [m.strip() for m in _PAREN.findall(name)] if inner else []
         name = _PAREN.sub("", name).strip()
         forms.append(name)
-        forms += [i for i in inner if (len(i) > 3 or _NO_SPACES.search(i)) and not _PART.search(i)]
+        forms += [b for b in brackets if len(b) > 3 and not _PART.search(b)]
     if ", " in name:
         head, tail = name.split(", ", 1)
         forms += [head, f"{tail} {head}"]
@@ -281,9 +284,9 @@ def _generated() -> _Tables:
     tables = _Tables()
     for phrase in _NOT_A_COUNTRY:
         tables.phrases[_phrase(phrase)] = (_BLOCK, "")
-    for code, names in _EXTRA_NAMES.items():
-        for name in names:
-            tables.add(name, code.lstrip("_"), _EXTRA)
+    names: list[tuple[str, str, int, bool]] = []  # (alias, code, level, stems), in order
+    for code, extra in _EXTRA_NAMES.items():
+        names += [(name, code.lstrip("_"), _EXTRA, True) for name in extra]
     catalogues = [_translations(lang) or gettext.NullTranslations() for lang in LANGUAGES]
     for country in pycountry.countries:
         code = country.alpha_2
@@ -294,18 +297,19 @@ def _generated() -> _Tables:
             for form in _variants(name):
                 if form not in seen:
                     seen.add(form)
-                    tables.add(form, code, _ENGLISH, stems=False)
+                    names.append((form, code, _ENGLISH, False))
         for i, t in enumerate(catalogues):
             declines = LANGUAGES[i] in _DECLINING
             for name in english if i < _OFFICIAL_LANGUAGES else short:
                 local = t.gettext(name)
                 if local != name and local not in seen:
                     seen.add(local)
-                    for form in _variants(local):
-                        tables.add(form, code, _TRANSLATED, stems=declines)
-        tables.add(country.alpha_3, code, _CODE)
-        tables.add(code, code, _CODE)
+                    names += [(form, code, _TRANSLATED, declines)
+                              for form in _variants(local, inner=False)]
+        names += [(country.alpha_3, code, _CODE, False), (code, code, _CODE, False)]
         tables.symbols.setdefault(_flag(code), code)
+    for alias, code, level, stems in names:
+        tables.add(alias, code, level, stems=stems)
     return tables
 
 

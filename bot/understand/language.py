@@ -15,6 +15,8 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 MIN_CONFIDENCE = 0.7
 MIN_WORDS = 2
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN_ONLY = frozenset("іїєґ")
+_RUSSIAN_ONLY = frozenset("ыэъё")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -40,6 +42,11 @@ class LanguageGuesser:
         best = values[0]
         code = best.language.iso_code_639_1.name.lower()
         if _CYRILLIC.search(sample):
+            letters = set(sample.casefold())
+            if letters & _UKRAINIAN_ONLY and not letters & _RUSSIAN_ONLY:
+                return "uk"
+            if letters & _RUSSIAN_ONLY and not letters & _UKRAINIAN_ONLY:
+                return "ru"
             cyrillic = [v for v in values if v.language.iso_code_639_1.name.lower()
                         in ("ru", "uk")]
             return cyrillic[0].language.iso_code_639_1.name.lower() if cyrillic else None

@@ -143,7 +143,7 @@ def _begins_with(phrase: Phrase, heads: Iterable[Phrase]) -> bool:
 
 @dataclass(frozen=True)
 class _Context:
-    """Negation and the past (the context sets of safety/sets.yaml), for one message."""
+    """Negation and the past: the context sets of safety/sets.yaml, as phrases."""
 
     negators: _Phrases
     not_negating: _Phrases

@@ -20,9 +20,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import unicodedata
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -238,6 +240,21 @@ class SafetyModel:
         return cls(settings=settings, heads=heads, thresholds=thresholds, record=record,
                    encoder=encoder)
 
+    @classmethod
+    def load_in_background(cls, folder: Path) -> Future[SafetyModel]:
+        """``load`` on a thread: start it before loading the content, ``.result()`` after
+        (the encoder's start-up is partly outside the GIL, so the two overlap)."""
+        future: Future[SafetyModel] = Future()
+
+        def work() -> None:
+            try:
+                future.set_result(cls.load(folder))
+            except BaseException as exc:  # handed to whoever calls .result()
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="safety-model-load", daemon=True).start()
+        return future
+
     @staticmethod
     def _read_heads(path: Path, settings: FeatureSettings) -> dict[str, _Head]:
         heads: dict[str, _Head] = {}
@@ -253,7 +270,7 @@ class SafetyModel:
                                       settings.char_buckets, path, f"{h}_char"),
                         word_w=_dense(z[f"{h}_word_idx"], z[f"{h}_word_w"],
                                       settings.word_buckets, path, f"{h}_word"),
-                        emb_w=emb, bias=float(z[f"{h}_bias"]))
+                        emb_w=emb, bias=float(z[f"{h}_bias"].reshape(())))
         except SafetyModelError:
             raise
         except Exception as exc:  # zip, npy or key errors: all mean a damaged file
