@@ -237,6 +237,12 @@ def test_clean_unicode_folds_case_accents_and_look_alikes() -> None:
     assert clean_unicode("ÉIRE") == "eire"
 
 
+def test_words_written_in_cyrillic_stay_cyrillic_and_mixed_disguises_fold() -> None:
+    assert to_tokens("Я хочу ПОМЕРТИ") == ["я", "хочу", "померти"]
+    assert to_tokens("мой друг не дышит") == ["мои", "друг", "не", "дышит"]
+    assert to_tokens("оvеrdоsе") == ["overdose"]  # Cyrillic о and е among Latin letters
+
+
 def test_to_tokens_squeezes_stretched_words() -> None:
     assert to_tokens("heeelllppp") == ["help"]
     assert to_tokens("pleeeease") == ["please"]
@@ -245,7 +251,7 @@ def test_to_tokens_squeezes_stretched_words() -> None:
 
 # --- properties over any text --------------------------------------------------------
 
-TOKEN = re.compile(r"[a-z0-9_/]+")
+TOKEN = re.compile(r"[a-z0-9_/\u0430-\u045f]+")  # lower-case Latin, digits, Cyrillic
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

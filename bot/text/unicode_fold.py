@@ -207,6 +207,23 @@ _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")  # keycap emoji: a digit in a box
 _ASCII_CONTROLS = {c: "\n" if c in (10, 11, 12, 13) else " " for c in (*range(32), 127)}
 
 
+_RUN = re.compile(r"[^\W\d_]+")
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
+
+
+def _fold_lookalikes(text: str) -> str:
+    """Look-alike letters folded to Latin, except in words written wholly in Cyrillic: "оvеr"
+    (Latin and Cyrillic mixed) is a disguise, "дышит" is Russian and stays Russian."""
+    if not any("\u0400" <= ch <= "\u04ff" for ch in text):
+        return text.translate(_CONFUSABLES)
+
+    def fold(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word if _CYRILLIC_WORD.fullmatch(word) else word.translate(_CONFUSABLES)
+
+    return _RUN.sub(fold, text)
+
+
 def clean_unicode(text: str) -> str:
     """NFKC, casefold, drop invisible/control characters, fold look-alikes and accents."""
     text = text[:MAX_CHARS]
@@ -223,6 +240,6 @@ def clean_unicode(text: str) -> str:
             out.append("\n" if ch in "\n\r\x0b\x0c\x85\u2028\u2029" else " ")
         else:
             out.append(ch)
-    text = "".join(out).translate(_UPPER_CONFUSABLES).casefold().translate(_CONFUSABLES)
+    text = _fold_lookalikes("".join(out).translate(_UPPER_CONFUSABLES).casefold())
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))

@@ -143,15 +143,19 @@ class Classifier:
         if safety.route == "crisis":
             return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
                                   safety.rules, pair, "rules")
-        if not safety.exempt_intent and od_model == "high":
+        # The rules found emergency words but only negated or in the past ("i'm not suicidal",
+        # "he overdosed in 2019"): the model alone may then only ask, not raise the alarm.
+        sure = not safety.exempt_intent and not safety.lowered
+        if sure and od_model == "high":
             return Classification("overdose", "overdose", 100.0, (), crisis_model == "high",
                                   tokens, person, safety.rules, pair, "model")
-        if not safety.exempt_intent and crisis_model == "high":
+        if sure and crisis_model == "high":
             return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
                                   safety.rules, pair, "model")
         calm = self._answer(message, tokens, sentences, safety, embedding, lang)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
-        if not safety.exempt_intent and "check" in (od_model, crisis_model):
+        if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
+                safety.lowered and "high" in (od_model, crisis_model))):
             return dataclasses.replace(calm, route="check", band="check")
         return calm
 
