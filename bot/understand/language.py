@@ -17,6 +17,17 @@ MIN_WORDS = 2
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UKRAINIAN_ONLY = frozenset("іїєґ")
 _RUSSIAN_ONLY = frozenset("ыэъё")
+# Common words only one of the two languages uses (when neither has its own letters).
+_RUSSIAN_WORDS = frozenset({
+    "что", "это", "как", "мне", "меня", "он", "она", "они", "могу", "больше", "сейчас",
+    "умереть", "хочется", "нет", "его", "её", "друг", "помогите", "пожалуйста", "ничего",
+    "всё", "себя",
+})
+_UKRAINIAN_WORDS = frozenset({
+    "що", "це", "як", "мені", "мене", "він", "вона", "вони", "можу", "більше", "зараз",
+    "померти", "хочеться", "немає", "його", "її", "друже", "допоможіть", "будь", "ласка",
+    "нічого", "все", "себе",
+})
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -47,6 +58,10 @@ class LanguageGuesser:
                 return "uk"
             if letters & _RUSSIAN_ONLY and not letters & _UKRAINIAN_ONLY:
                 return "ru"
+            said = {w.casefold() for w in words}
+            ru, uk = len(said & _RUSSIAN_WORDS), len(said & _UKRAINIAN_WORDS)
+            if ru != uk:
+                return "ru" if ru > uk else "uk"
             cyrillic = [v for v in values if v.language.iso_code_639_1.name.lower()
                         in ("ru", "uk")]
             return cyrillic[0].language.iso_code_639_1.name.lower() if cyrillic else None

@@ -51,7 +51,8 @@ class Clock:
         return self.now
 
 
-def check_reply(reply: Reply, want: dict[str, Any], where: str) -> None:
+def check_reply(reply: Reply, want: dict[str, Any], where: str, core=None,
+                country: str | None = None) -> None:
     text = "\n".join(html_to_text(m) for m in reply.messages)
     labels = [b.label for b in reply.buttons]
     actions = [b.action for b in reply.buttons]
@@ -67,6 +68,13 @@ def check_reply(reply: Reply, want: dict[str, Any], where: str) -> None:
         assert button in labels or button in actions, f"{where}: no button {button!r}: {labels}"
     if "buttons" in want:
         assert actions == want["buttons"] or labels == want["buttons"], f"{where}: {actions}"
+    if "same_as" in want:  # the vetted text in that language: {topic|message: id, lang: xx}
+        same = want["same_as"]
+        lang = same.get("lang", "en")
+        base = (core.topic(same["topic"], country, lang) if "topic" in same
+                else core.message(same["message"], country, lang))
+        assert reply.messages[0].startswith(base.messages[0].rstrip("\n")[:200]), (
+            f"{where}: not the {lang} text of {same}: {reply.messages[0][:120]!r}")
     if "buttons_first" in want:
         assert labels and labels[0] == want["buttons_first"], f"{where}: {labels[:3]}"
 
@@ -130,7 +138,7 @@ async def test_scenario_in_both_shells(scenario, api, core, runner):
             assert len(replies) == len(wants), (
                 f"{where}: {len(replies)} replies: {[r.intent for r in replies]}")
             for reply, want in zip(replies, wants, strict=True):
-                check_reply(reply, want, where)
+                check_reply(reply, want, where, core, chat.state.country)
             sent = await telegram_step(api, chat_id, step, action, replies)
             # identical words and buttons on Telegram
             assert [m.text for m in sent] == [m for r in replies for m in r.messages], where
