@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS
 from bot.content.html_format import html_to_text
+from bot.content.load import load_content
 from bot.core import Core
-
-_TUNING = Core.load().tuning
-ANSWER_MIN, CLARIFY_MIN = _TUNING.answer_min, _TUNING.clarify_min
 from bot.reply.model import ROUTES
 from bot.understand.matcher import parent_of
+
+_TUNING = load_content().tuning
+assert _TUNING is not None
+ANSWER_MIN, CLARIFY_MIN = _TUNING.answer_min, _TUNING.clarify_min
 
 
 def answers(core: Core, text: str, country: str | None = None) -> str | None:

@@ -8,6 +8,11 @@ The package's own tokenizer start-up parses the 128k-piece sentencepiece model i
 Python (about 1.4 s). ``_fast_tokenizer`` builds the same object in about half the time; the
 weights are read on a second thread meanwhile (zlib and numpy release the GIL). Both produce
 exactly what the package would (``tests/test_safety_model.py`` compares them).
+
+Measured (2 cores, threads=1, one message per call, CPU time): 4 ms p50 / 6 ms p99 for a short
+message, 22 / 25 ms for 600 characters, about 130 ms for 4,096; start-up about 1.2 s and
+165 MB RSS. ``threads=1`` is honoured only with ``threadpoolctl`` (the package's ``fast``
+extra); without it OpenBLAS uses every core.
 """
 
 from __future__ import annotations

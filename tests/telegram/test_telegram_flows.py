@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import pickle
+import sqlite3
 
 import pytest
 from conftest import send_and_wait, texts
 
-from bot.conversation import Conversation
 from bot.commands import COMMAND_TABLE
+from bot.conversation import Conversation
+from bot.telegram.persistence import STATE_FILE
 
 MENU = [c.name for c in COMMAND_TABLE if c.in_menu]
-from bot.telegram.persistence import STATE_FILE
 
 CHAT = 1001
 OVERDOSE_TEXT = "my boyfriend is turning blue"
@@ -209,8 +209,16 @@ async def test_country_survives_a_restart(api, core, runner):
 
 
 def stored_users(state_dir) -> dict:
-    with (state_dir / STATE_FILE).open("rb") as file:
-        return pickle.load(file)["user_data"]
+    """What the state file holds: {user_id: {field: value}}, unset fields left out."""
+    conn = sqlite3.connect(state_dir / STATE_FILE)
+    try:
+        rows = conn.execute("SELECT user_id, country, language FROM users").fetchall()
+    finally:
+        conn.close()
+    return {
+        user_id: {k: v for k, v in (("country", country), ("language", language)) if v}
+        for user_id, country, language in rows
+    }
 
 
 async def test_only_the_country_is_stored(api, core, runner):
