@@ -52,6 +52,9 @@ class TranslationFile(Strict):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
     name: NonEmpty  # the language's own name: "Español"
     english_only: NonEmpty  # "This part is only in English for now." (in this language)
+    # telegram.yaml's profile texts in this language (Telegram's limits: 512 and 120)
+    description: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    short_description: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
     responses: dict[IntentId, TranslatedResponse] = Field(default_factory=dict)
     messages: dict[IntentId, TranslatedMessage] = Field(default_factory=dict)
     labels: dict[IntentId, NonEmpty] = Field(default_factory=dict)

@@ -136,4 +136,10 @@ async def publish_profile(application: Any) -> bool:
         _log.info("No %s in the content folder: the bot's description is left as it is",
                   PROFILE_FILE)
         return False
-    return await set_profile(application.bot, profile)
+    ok = await set_profile(application.bot, profile)
+    core = application.bot_data["recovery_bot_shell"].core
+    for lang, tr in sorted(core.content.translations.items()):
+        if tr.description and tr.short_description:  # the profile in the user's language
+            translated = BotProfile(tr.description, tr.short_description)
+            ok = await set_profile(application.bot, translated, language_code=lang) and ok
+    return ok

@@ -48,8 +48,8 @@ def test_the_project_profile_fits_telegram_and_carries_the_emergency_line():
 async def test_start_up_sets_description_and_short_description(api, bot):
     profile = load_profile(ROOT)
     assert profile_of(bot) == profile
-    assert api.descriptions == {"": profile.description}
-    assert api.short_descriptions == {"": profile.short_description}
+    assert api.descriptions[""] == profile.description
+    assert api.short_descriptions[""] == profile.short_description
     await api.wait_for_calls("getUpdates")
     methods = [call.method for call in api.calls]
     # set before updates are fetched
@@ -118,3 +118,16 @@ def test_broken_profiles_are_clear(tmp_path, text, expected):
 def test_a_folder_in_place_of_the_file_is_clear(tmp_path):
     (tmp_path / PROFILE_FILE).mkdir()
     assert problems(tmp_path) == [f"{tmp_path / PROFILE_FILE}:1: is a folder, not a YAML file"]
+
+
+async def test_the_profile_and_the_command_menu_are_set_in_every_language(api, bot, core):
+    """A Spanish or Ukrainian client sees the description (with the emergency line) and the
+    command menu in its own language."""
+    await api.wait_for_calls("getUpdates")
+    for lang, tr in core.content.translations.items():
+        assert api.descriptions[lang] == tr.description
+        assert api.short_descriptions[lang] == tr.short_description
+        menu = {c["command"]: c["description"] for c in api.commands_by_language[lang]}
+        assert menu["sos"] == core.label("command_sos", lang)
+    assert set(api.descriptions) == {"", *core.content.translations}
+    assert api.descriptions["es"] != api.descriptions[""]
