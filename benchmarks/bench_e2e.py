@@ -1,6 +1,6 @@
 """End to end: the real application against the fake Bot API, next to a minimal PTB echo bot.
 
-This process runs the fake Bot API server of the tests (``tests/telegram/fake_bot_api.py``,
+This process runs the fake Bot API server of the tests (``tests/support/fake_bot_api.py``,
 imported, on 127.0.0.1) with a subclass that timestamps every update when it is queued for
 ``getUpdates``; the fake already timestamps every request it receives (``ApiCall.at``, the same
 ``time.monotonic`` clock). The bot under test runs in its own process (``e2e_bot.py``), so the
@@ -57,7 +57,7 @@ from benchlib import (
 )
 
 from bot.core import Core
-from tests.telegram.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456789:AAHbenchTOKENbenchTOKENbenchTOKEN12"  # same as e2e_bot.TOKEN
 CHATS = 64

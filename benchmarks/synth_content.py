@@ -22,7 +22,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml")
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml")
+CONTENT_DIRS = ("safety",)  # the safety rules: sets.yaml, rules.yaml, lang/*.yaml
 FILLERS = (
     "um",
     "like",
@@ -126,6 +127,8 @@ def build(factor: int, dest: Path, source: Path = REPO) -> dict[str, int]:
     dest.mkdir(parents=True, exist_ok=True)
     for name in CONTENT_FILES:
         shutil.copy2(source / name, dest / name)
+    for name in CONTENT_DIRS:
+        shutil.copytree(source / name, dest / name, dirs_exist_ok=True)
     (dest / "intents").mkdir(exist_ok=True)
     key = _key_function(source)
     files = {

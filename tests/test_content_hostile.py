@@ -22,7 +22,8 @@ from bot.content.yaml_source import MAX_FILE_BYTES
 from bot.core import ContentError, Core
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ("intents", "responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
+CONTENT = ("intents", "responses.yaml", "crisis_lines.yaml", "safety", "synonyms.yaml",
+           "tuning.yaml")
 LINT_TIMEOUT = 120  # generous: only there so a hang fails instead of blocking the suite
 
 
@@ -114,8 +115,8 @@ def empty_file(path: Path) -> int:
 def yes_is_not_text(path: Path) -> int:
     """YAML reads a bare ``on`` as true: a safety phrase must be text."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    n = next(i for i, line in enumerate(lines) if line.startswith("not_drugs:"))
-    lines[n] = lines[n].replace("not_drugs: [", "not_drugs: [on, ", 1)
+    n = next(i for i, line in enumerate(lines) if line.startswith("  joke_objects: ["))
+    lines[n] = lines[n].replace("joke_objects: [", "joke_objects: [on, ", 1)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return n + 1
 
@@ -129,7 +130,7 @@ CASES: list[tuple[str, str, Breaker, str]] = [
     ("over-2MB", "responses.yaml", huge_file, "byte"),
     ("list-where-mapping", "synonyms.yaml", list_instead_of_mapping, "dictionary"),
     ("number-where-text", "intents/greeting.yaml", number_instead_of_text, "string"),
-    ("bare-on-is-a-boolean", "safety.yaml", yes_is_not_text, "string"),
+    ("bare-on-is-a-boolean", "safety/lang/en.yaml", yes_is_not_text, "string"),
     ("not-utf8", "intents/greeting.yaml", not_utf8, "UTF-8"),
     ("malformed-yaml", "intents/overdose.yaml", malformed_yaml, "YAML"),
     ("nested-500-deep", "synonyms.yaml", deeply_nested, "nested"),
@@ -195,7 +196,15 @@ def test_the_untouched_copy_lints_clean(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     root = copy_content(tmp_path / "content")
-    (root / "safety.yaml").unlink()
+    (root / "safety" / "rules.yaml").unlink()
     with pytest.raises(ContentError) as info:
         Core.load(root)
-    assert _where(root / "safety.yaml", 1).search(str(info.value))
+    assert _where(root / "safety" / "rules.yaml", 1).search(str(info.value))
+
+
+def test_a_missing_safety_folder_is_named(tmp_path: Path) -> None:
+    root = copy_content(tmp_path / "content")
+    shutil.rmtree(root / "safety")
+    with pytest.raises(ContentError) as info:
+        Core.load(root)
+    assert _where(root / "safety", 1).search(str(info.value))

@@ -18,7 +18,7 @@ import pytest
 from bot.core import ContentError, Core
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "safety.yaml", "synonyms.yaml", "tuning.yaml")
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml", "tuning.yaml")
 TODAY = dt.date.today()
 
 
@@ -31,6 +31,7 @@ def content(tmp_path: Path) -> Path:
     root = tmp_path / "content"
     root.mkdir()
     shutil.copytree(PROJECT / "intents", root / "intents")
+    shutil.copytree(PROJECT / "safety", root / "safety")
     for name in CONTENT_FILES:
         shutil.copy(PROJECT / name, root / name)
     return root
@@ -433,6 +434,118 @@ def test_broken_html_in_a_good_samaritan_text(content: Path) -> None:
     lines.insert(i + 1, "      <p>no guarantee</p>")
     write_lines(path, lines)
     assert_reported(problems_of(content), path, line_no(i), "<p>")
+
+
+# --- safety/: sets.yaml, rules.yaml, lang/*.yaml -------------------------------------------
+
+
+def safety(content: Path, name: str) -> tuple[Path, list[str]]:
+    path = content / "safety" / name
+    return path, read_lines(path)
+
+
+def test_a_rule_naming_an_unknown_set(content: Path) -> None:
+    path, lines = safety(content, "rules.yaml")
+    i = find(lines, r"^    all: \[\$not_breathing\]$")
+    lines[i] = "    all: [$not_breathin]"
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i), "$not_breathin", "unknown set")
+
+
+def test_an_unknown_set_inside_a_phrase(content: Path) -> None:
+    path, lines = safety(content, "rules.yaml")
+    i = find(lines, r"'#many \$counted_pills'")
+    lines[i] = lines[i].replace("'#many $counted_pills'", "'#many $countd_pills'", 1)
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i), "$countd_pills", "unknown set")
+
+
+def test_an_unknown_placeholder_in_a_safety_rule(content: Path) -> None:
+    path, lines = safety(content, "rules.yaml")
+    i = find(lines, r"'#many \$counted_pills'")
+    lines[i] = lines[i].replace("'#many $counted_pills'", "'#lots $counted_pills'", 1)
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i), "#lots", "placeholder")
+
+
+def test_a_set_defined_twice(content: Path) -> None:
+    path, lines = safety(content, "sets.yaml")
+    i = find(lines, r"^  use_words: ")
+    lines.insert(i + 1, "  use_words: defined again")
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i + 1), "duplicate key", "use_words")
+
+
+def test_a_set_listed_twice_in_a_language_file(content: Path) -> None:
+    path, lines = safety(content, "lang/en.yaml")
+    i = find(lines, r"^  use_words: \[")
+    lines.insert(i + 1, "  use_words: [shot up]")
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i + 1), "duplicate key", "use_words")
+
+
+def test_a_set_with_no_members(content: Path) -> None:
+    en, en_lines = safety(content, "lang/en.yaml")
+    del en_lines[slice(*block(en_lines, r"^  sleep_apnea: \["))]  # its only language
+    write_lines(en, en_lines)
+    path, lines = safety(content, "sets.yaml")
+    i = find(lines, r"^  sleep_apnea: ")
+    assert_reported(problems_of(content), path, line_no(i), "sleep_apnea", "no members")
+
+
+def test_a_set_not_defined_in_sets_yaml(content: Path) -> None:
+    path, lines = safety(content, "lang/es.yaml")
+    i = find(lines, r"^sets:")
+    lines.insert(i + 1, "  zorblax_words: [zorb]")
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(i + 1), "zorblax_words",
+                    "not defined")
+
+
+def test_a_set_no_rule_uses(content: Path) -> None:
+    path, lines = safety(content, "sets.yaml")
+    i = find(lines, r"^sets:")
+    lines.insert(i + 1, "  zorblax_words: words nobody uses")
+    write_lines(path, lines)
+    en, en_lines = safety(content, "lang/en.yaml")
+    en_lines.insert(find(en_lines, r"^sets:") + 1, "  zorblax_words: [zorb]")
+    write_lines(en, en_lines)
+    assert_reported(problems_of(content), path, line_no(i + 1), "zorblax_words", "not used")
+
+
+def test_a_set_the_check_needs_is_missing(content: Path) -> None:
+    path, lines = safety(content, "sets.yaml")
+    del lines[find(lines, r"^  negators: ")]
+    write_lines(path, lines)
+    for lang in sorted((content / "safety" / "lang").glob("*.yaml")):
+        lang_lines = read_lines(lang)
+        del lang_lines[slice(*block(lang_lines, r"^  negators: \["))]
+        write_lines(lang, lang_lines)
+    first_set = find(lines, r"^  [a-z_]+: ")  # where the `sets:` mapping starts
+    assert_reported(problems_of(content), path, line_no(first_set), "negators", "missing")
+
+
+def test_a_language_set_with_no_members_in_that_language(content: Path) -> None:
+    """Inside lang/fr.yaml, $relatives is French relatives only."""
+    path, lines = safety(content, "lang/fr.yaml")
+    del lines[slice(*block(lines, r"^  relatives: \["))]
+    write_lines(path, lines)
+    i = find(lines, r"j ai perdu mon \$relatives")
+    assert_reported(problems_of(content), path, line_no(i), "$relatives", "no members")
+
+
+def test_a_rule_defined_twice(content: Path) -> None:
+    path, lines = safety(content, "rules.yaml")
+    first = find(lines, r"^  - id: self_harm$")
+    lines.insert(first, "  - id: not_wake_up\n    all: [$not_wake_up]")
+    write_lines(path, lines)
+    assert_reported(problems_of(content), path, line_no(first), "not_wake_up", "twice")
+
+
+def test_a_language_file_not_named_by_its_code(content: Path) -> None:
+    lang = content / "safety" / "lang"
+    (lang / "en.yaml").rename(lang / "english.yaml")
+    assert_reported(problems_of(content), lang / "english.yaml", 1, "two-letter code")
 
 
 # --- malformed YAML ---------------------------------------------------------------------------
