@@ -417,8 +417,11 @@ class Conversation:
 
     def _set_country(self, code: str | None, state: UserState, now: float) -> Outcome:
         new = dataclasses.replace(state, country=code, awaiting=None)
+        # a country with no numbers of its own is still stored: a later content update
+        # applies at once; until then the general numbers, said honestly
+        known = self.core.known_country(code) is not None
         confirm = self.core.message(
-            "country_set" if code else "country_other", code, new.reply_language
+            "country_set" if known else "country_other", code, new.reply_language
         )
         ctx = new.emergency
         if ctx is not None and ctx.kind == "crisis":  # the local crisis line, at once

@@ -77,10 +77,14 @@ class Core:
                                    content.root / "intents" / CACHE_FILE),
         )
         self.renderer = Renderer(resp, content.crisis_lines)
-        self.resolver = CountryResolver(content.crisis_lines.countries)
+        self.resolver = CountryResolver.from_crisis_lines(content.crisis_lines)
         self.countries = {code: c.name for code, c in content.crisis_lines.countries.items()
                           if code != "international"}
-        self.catalogue = Catalogue(content, self.renderer, list(self.countries))
+        # countries with only a confirmed emergency number (e.g. 112 in the EU): their own
+        # number, the international crisis lines; no button of their own
+        self.emergency_only = list(content.crisis_lines.emergency_only_codes())
+        self.catalogue = Catalogue(content, self.renderer,
+                                   [*self.countries, *self.emergency_only])
         problems = self.catalogue.problems()
         if problems:
             raise ContentError(problems)
@@ -167,7 +171,11 @@ class Core:
     # --- what the shells ask for ---------------------------------------------
 
     def known_country(self, country: str | None) -> str | None:
-        return country if country in self.countries else None
+        """The country whose numbers are shown: one with an entry or an emergency number."""
+        return country if country in self.countries or country in self.emergency_only else None
+
+    def country_name(self, code: str, lang: str = "en") -> str:
+        return self.resolver.name(code, lang) or code
 
     def known_language(self, lang: str | None) -> str:
         return lang if lang in self.catalogue.languages else "en"

@@ -28,18 +28,15 @@ MAX_AGE = dt.timedelta(days=365)
 
 # Emergency numbers a person should be told to call first (any of them may lead).
 EMERGENCY = {
-    "US": {"911"},
-    "CA": {"911"},
-    "GB": {"999"},
-    "IE": {"112", "999"},
-    "AU": {"000"},
-    "NZ": {"111"},
-    "IN": {"112"},
-    "FR": {"15", "112"},
+    "US": {"911"}, "CA": {"911"}, "GB": {"999"}, "IE": {"112", "999"}, "AU": {"000"},
+    "NZ": {"111"}, "IN": {"112"}, "DE": {"112"}, "FR": {"15", "112"}, "ES": {"112"},
     "ZA": {"10177", "112"},
-    "DE": {"112"},
-    "ES": {"112"},
-}
+    "MX": {"911"}, "BR": {"192"}, "PT": {"112"}, "IT": {"112", "118"}, "NL": {"112"},
+    "BE": {"112"}, "AT": {"144", "112"}, "CH": {"144", "112"}, "PL": {"112", "999"},
+    "UA": {"103", "112"}, "AR": {"911", "107"}, "CO": {"123"}, "CL": {"131"}, "PH": {"911"},
+    "NG": {"112"}, "KE": {"999", "112"}, "SG": {"995"}, "MY": {"999"}, "JP": {"119"},
+    "KR": {"119"}, "SE": {"112"}, "NO": {"113"}, "DK": {"112"}, "FI": {"112"},
+}  # fmt: skip
 NO_COUNTRY_EMERGENCY = {"911", "999", "112", "000", "111"}
 
 # The national suicide / crisis line each country's crisis reply must show.
@@ -56,7 +53,12 @@ CRISIS_LINE = {
     "ES": "024",
     "ZA": "0800 567 567",
     None: "findahelpline.com",
-}
+    "MX": "800 911 2000", "BR": "188", "PT": "1411", "IT": "02 2327 2327", "NL": "113",
+    "BE": "1813", "AT": "142", "CH": "143", "PL": "800 70 2222", "UA": "7333",
+    "AR": "0800 345 1435", "CO": "106", "CL": "*4141", "PH": "1553", "NG": "findahelpline.com",
+    "KE": "+254 722 178 177", "SG": "1767", "MY": "15555", "JP": "0120-061-338", "KR": "109",
+    "SE": "90101", "NO": "116 123", "DK": "70 201 201", "FI": "09 2525 0111",
+}  # fmt: skip
 
 # The national drug helpline shown in the fallback reply (and, where no family line exists,
 # to family members: docs/CONTENT_FORMAT.md says {family_line} falls back to {helpline}).
@@ -384,7 +386,7 @@ def test_country_names_people_type_resolve(core: Core, typed: str, code: str) ->
     assert core.resolve_country(typed) == code
 
 
-@pytest.mark.parametrize("typed", ["narnia", "other", "", "   ", "help us", "mexico"])
+@pytest.mark.parametrize("typed", ["narnia", "other", "", "   ", "help us", "middle earth"])
 def test_unknown_countries_resolve_to_none(core: Core, typed: str) -> None:
     assert core.resolve_country(typed) is None
 

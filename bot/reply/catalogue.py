@@ -74,10 +74,14 @@ class Catalogue:
         src = self.content.sources["responses"]
         problems: list[str] = []
         seen: set[tuple[str, str]] = set()
+        checked: set[str] = set()  # each distinct text once (many countries share a text)
         items = [(("responses", rid), reply) for (rid, _, _), reply in self.topics.items()]
         items += [(("messages", key), reply) for (key, _, _), reply in self.messages.items()]
         for loc, reply in items:
             for text in reply.messages:
+                if text in checked:
+                    continue
+                checked.add(text)
                 for issue in html_problems(text):
                     if (loc[1], issue) not in seen:
                         seen.add((loc[1], issue))

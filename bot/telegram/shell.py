@@ -98,7 +98,9 @@ class Shell:
     # -- state --------------------------------------------------------------------------------
 
     def country(self, context: CallbackContext[Any, Any, Any, Any]) -> str | None:
-        return self.core.known_country(get_country(context.user_data))
+        """The stored country: any ISO code (one without numbers shows the general ones)."""
+        code = get_country(context.user_data)
+        return code if code and len(code) == 2 and code.isalpha() and code.isupper() else None
 
     def state(self, context: CallbackContext[Any, Any, Any, Any], update: Update) -> UserState:
         """The stored country plus this process's conversation context for the user. A stored
