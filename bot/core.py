@@ -49,8 +49,9 @@ class Core:
                 for phrase in (*rule.unless, *rule.unless_next, *rule.unless_prev):
                     examples.update(to_tokens(phrase))  # known: "nooooon" is "noon"
         priority.update(t for w in content.synonyms.domain for t in to_tokens(w))
-        for by_step in self.followup_phrases(content).values():
-            examples.update(t for ps in by_step.values() for p in ps for t in to_tokens(p))
+        # English follow-up words are vocabulary (never "corrected"); other languages' words
+        # are not added: short ones ("su", "da") would split spaced-out English letters
+        examples.update(t for ps in resp.followups.values() for p in ps for t in to_tokens(p))
         self.normalise = Normaliser(content.synonyms.replace, priority, examples,
                                     english_words())
         self.safety = SafetyCheck(content.safety, lambda p: self.normalise(p).tokens)
@@ -73,6 +74,8 @@ class Core:
                         for lang, t in content.translations.items()}},
             guesser=LanguageGuesser(LANGUAGES),
             model=(model := self._load_model(content.root)),
+            alcohol=content.synonyms.alcohol_only,
+            drug_words=content.synonyms.domain,
             semantic=SemanticIndex(model.encoder, {i: d.examples for i, d in matchable.items()},
                                    content.root / "intents" / CACHE_FILE),
         )

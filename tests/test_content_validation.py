@@ -453,17 +453,17 @@ def test_a_rule_naming_an_unknown_set(content: Path) -> None:
 
 
 def test_an_unknown_set_inside_a_phrase(content: Path) -> None:
-    path, lines = safety(content, "rules.yaml")
-    i = find(lines, r"'#many \$counted_pills'")
-    lines[i] = lines[i].replace("'#many $counted_pills'", "'#many $countd_pills'", 1)
+    path, lines = safety(content, "lang/en.yaml")
+    i = find(lines, r'"#many \$counted_pills"')
+    lines[i] = lines[i].replace('"#many $counted_pills"', '"#many $countd_pills"', 1)
     write_lines(path, lines)
     assert_reported(problems_of(content), path, line_no(i), "$countd_pills", "unknown set")
 
 
-def test_an_unknown_placeholder_in_a_safety_rule(content: Path) -> None:
-    path, lines = safety(content, "rules.yaml")
-    i = find(lines, r"'#many \$counted_pills'")
-    lines[i] = lines[i].replace("'#many $counted_pills'", "'#lots $counted_pills'", 1)
+def test_an_unknown_placeholder_in_a_safety_phrase(content: Path) -> None:
+    path, lines = safety(content, "lang/en.yaml")
+    i = find(lines, r'"#many \$counted_pills"')
+    lines[i] = lines[i].replace('"#many $counted_pills"', '"#lots $counted_pills"', 1)
     write_lines(path, lines)
     assert_reported(problems_of(content), path, line_no(i), "#lots", "placeholder")
 

@@ -251,7 +251,7 @@ def test_to_tokens_squeezes_stretched_words() -> None:
 
 # --- properties over any text --------------------------------------------------------
 
-TOKEN = re.compile(r"[a-z0-9_/\u0430-\u045f]+")  # lower-case Latin, digits, Cyrillic
+TOKEN = re.compile(r"[a-z0-9_/\u0430-\u045f\u0491]+")  # lower-case Latin, digits, Cyrillic
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,7 @@ import pytest
 
 from bot.content.html_format import html_to_text
 from bot.core import Core
+from bot.understand.safety import SafetyResult
 
 URGENT = ("overdose", "crisis")
 
@@ -305,6 +306,13 @@ def test_a_plea_inside_a_question_is_not_an_emergency(core: Core, text: str) -> 
 
 
 # --- a number of pills (#many) ---------------------------------------------------------
+# These and the tests below look at the rules themselves (``core.safety``): the learned
+# layer under them has its own tests (test_safety_model.py).
+
+
+def rules(core: Core, text: str) -> SafetyResult:
+    return core.safety.check(core.normalise(text))
+
 
 MANY_PILLS = [
     "took 30 tablets",
@@ -324,6 +332,7 @@ MANY_PILLS = [
 
 @pytest.mark.parametrize("text", MANY_PILLS)
 def test_a_number_of_pills_taken_is_an_overdose(core: Core, text: str) -> None:
+    assert rules(core, text).route == "overdose", text
     assert core.handle(text, None).route == "overdose", text
 
 
@@ -341,7 +350,7 @@ DOSES = [
 
 @pytest.mark.parametrize("text", DOSES)
 def test_a_dose_or_a_daily_amount_is_not_a_number_of_pills(core: Core, text: str) -> None:
-    assert core.handle(text, None).route not in URGENT, text
+    assert rules(core, text).route is None, text
 
 
 # --- negated or in the past: calm, unless there is danger now ------------------------------
@@ -369,18 +378,15 @@ LOWERED = [
 ]
 
 
-def _lowered(core: Core, text: str) -> tuple[str, ...]:
-    return core.safety.check(core.normalise(text)).lowered
-
-
 @pytest.mark.parametrize("text", LOWERED)
 def test_a_negated_or_past_match_is_lowered_to_calm(core: Core, text: str) -> None:
-    assert core.handle(text, "US").route not in URGENT, text
-    assert _lowered(core, text), f"{text!r}: no rule matched, so nothing was lowered"
+    result = rules(core, text)
+    assert result.route is None, (text, result)
+    assert result.lowered, f"{text!r}: no rule matched, so nothing was lowered"
 
 
 def test_a_negated_suicide_word_is_calm(core: Core) -> None:
-    assert core.handle("i'm not suicidal", "US").route not in URGENT
+    assert rules(core, "i'm not suicidal").route is None
 
 
 KEPT = [
@@ -411,6 +417,7 @@ KEPT = [
 
 @pytest.mark.parametrize(("text", "route"), KEPT)
 def test_danger_now_keeps_the_match(core: Core, text: str, route: str) -> None:
+    assert rules(core, text).route == route, text
     assert core.handle(text, "US").route == route, text
 
 
@@ -430,5 +437,5 @@ def test_no_labelled_emergency_is_lowered(core: Core) -> None:
     dev = data / "dev.jsonl"
     if dev.exists():
         texts += _labelled(dev)
-    lowered = [(t, _lowered(core, t)) for t in texts if _lowered(core, t)]
+    lowered = [(t, rules(core, t).lowered) for t in texts if rules(core, t).lowered]
     assert not lowered, lowered

@@ -254,6 +254,9 @@ class SynonymsFile(Strict):
     # who an emergency is about: "i took too much" (self) vs "he took too much" (other)
     first_person: list[NonEmpty] = []
     other_person: list[NonEmpty] = []
+    # alcohol with no drug named: a model-only overdose alarm becomes the "is someone in
+    # danger?" question (the bot is about opioids; the question still shows the numbers)
+    alcohol_only: list[NonEmpty] = []
 
 
 # --- tuning.yaml ------------------------------------------------------------

@@ -73,7 +73,7 @@ _NUMBER_WORD = re.compile(
     r"|^[a-z]\d{2,}s?$"
 )  # "10mg", "2nd", pill imprints like "m30"
 _LONE_LEET = re.compile(r"(?<![a-z0-9])([1@])(?![a-z0-9])")  # "1 w@nt", "f1nd @ pulse"
-_NON_WORD = re.compile(r"[^a-z0-9/_\x00\u0400-\u04ff]+")  # Latin, digits, Cyrillic
+_NON_WORD = re.compile(r"[^a-z0-9/_\x00\u0430-\u045f\u0491]+")  # Latin, digits, Cyrillic
 _GAP = re.compile(r"[ \t]*\n\s*|[ \t]{2,}")  # wide gaps between spaced-out words
 _SPACED = re.compile(r"(?<![a-z0-9_/])[a-z0-9](?: [a-z0-9](?![a-z0-9_/])){2,}")
 _SPACED_PAIR = re.compile(r"(?:(?<=\x00 )|^)([a-z]) ([a-z])(?= \x00|$)")  # "i s" between gaps

@@ -207,19 +207,28 @@ _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")  # keycap emoji: a digit in a box
 _ASCII_CONTROLS = {c: "\n" if c in (10, 11, 12, 13) else " " for c in (*range(32), 127)}
 
 
+_LOOKALIKE_KEYS = frozenset(chr(k) for k in _CONFUSABLES)
 _RUN = re.compile(r"[^\W\d_]+")
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
 
 
-def _fold_lookalikes(text: str) -> str:
-    """Look-alike letters folded to Latin, except in words written wholly in Cyrillic: "оvеr"
-    (Latin and Cyrillic mixed) is a disguise, "дышит" is Russian and stays Russian."""
+def _fold_lookalikes(text: str, table: dict[int, str]) -> str:
+    """Look-alike letters folded to Latin, except in Cyrillic words of a Cyrillic message:
+    "оvеr" (scripts mixed in a word) is a disguise, and so is "му гоммате" among Latin
+    words; "дышит" is Russian and stays Russian. In a message that also has Latin letters, a
+    Cyrillic word made only of look-alikes is folded; one with other letters ("друг") stays."""
     if not any("\u0400" <= ch <= "\u04ff" for ch in text):
-        return text.translate(_CONFUSABLES)
+        return text.translate(table)
+    latin = any("a" <= ch.casefold() <= "z" for ch in text)
+    keys = frozenset(chr(k) for k in table)
 
     def fold(match: re.Match[str]) -> str:
         word = match.group(0)
-        return word if _CYRILLIC_WORD.fullmatch(word) else word.translate(_CONFUSABLES)
+        if not _CYRILLIC_WORD.fullmatch(word):
+            return word.translate(table)  # scripts mixed within the word
+        if latin and all(ch in keys or ch.casefold() in _LOOKALIKE_KEYS for ch in word):
+            return word.translate(table)
+        return word
 
     return _RUN.sub(fold, text)
 
@@ -230,7 +239,7 @@ def clean_unicode(text: str) -> str:
     if text.isascii():  # the common case: no Unicode work needed
         return text.translate(_ASCII_CONTROLS).casefold()
     text = _KEYCAP.sub(r" \1 ", text)  # "took 5️⃣ pills", "took1️⃣too"
-    text = unicodedata.normalize("NFKC", text.translate(_UPPER_CONFUSABLES))
+    text = unicodedata.normalize("NFKC", _fold_lookalikes(text, _UPPER_CONFUSABLES))
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -240,6 +249,7 @@ def clean_unicode(text: str) -> str:
             out.append("\n" if ch in "\n\r\x0b\x0c\x85\u2028\u2029" else " ")
         else:
             out.append(ch)
-    text = _fold_lookalikes("".join(out).translate(_UPPER_CONFUSABLES).casefold())
+    text = _fold_lookalikes(_fold_lookalikes("".join(out), _UPPER_CONFUSABLES).casefold(),
+                            _CONFUSABLES)
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))

@@ -67,7 +67,8 @@ class Classifier:
                  persons: Mapping[str, tuple[Iterable[str], Iterable[str]]] | None = None,
                  guesser: LanguageGuesser | None = None,
                  model: SafetyModel | None = None,
-                 semantic: SemanticIndex | None = None) -> None:
+                 semantic: SemanticIndex | None = None,
+                 alcohol: Iterable[str] = (), drug_words: Iterable[str] = ()) -> None:
         self.normalise = normalise
         self.safety = safety
         self.matcher = matcher
@@ -76,6 +77,8 @@ class Classifier:
         self.guesser = guesser
         self.model = model
         self.semantic = semantic
+        self.alcohol = frozenset(t for w in alcohol for t in normalise(w).tokens)
+        self.drug_words = frozenset(t for w in drug_words for t in normalise(w).tokens)
         # language -> (first-person words, other-person words), normalised like messages
         self._persons = {lang: (self._words(first), self._words(other))
                          for lang, (first, other) in (persons or {}).items()}
@@ -98,6 +101,11 @@ class Classifier:
                        if parent_of(c.intent or "", self.required) != parent), None)
         return dataclasses.replace(main, second=second)
 
+    def _only_drinking(self, tokens: tuple[str, ...]) -> bool:
+        """Alcohol named and no drug: the bot's overdose steps are about opioids."""
+        words = set(tokens)
+        return bool(words & self.alcohol) and not words & self.drug_words
+
     def _words(self, words: Iterable[str]) -> frozenset[str]:
         return frozenset(t for w in words for t in self.normalise(w).tokens)
 
@@ -114,6 +122,7 @@ class Classifier:
         return None
 
     def classify(self, text: str) -> Classification:
+        text = text.encode("utf-8", "ignore").decode("utf-8")  # no lone surrogates
         lang = self.guesser.guess(text) if self.guesser is not None else None
         c = self._classify(text, lang)
         return dataclasses.replace(c, language=lang) if lang else c
@@ -143,10 +152,11 @@ class Classifier:
         if safety.route == "crisis":
             return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
                                   safety.rules, pair, "rules")
-        # The rules found emergency words but only negated or in the past ("i'm not suicidal",
-        # "he overdosed in 2019"): the model alone may then only ask, not raise the alarm.
-        sure = not safety.exempt_intent and not safety.lowered
-        if sure and od_model == "high":
+        # The rules found emergency words but only negated, in the past, or cancelled ("i'm
+        # not suicidal", "he overdosed in 2019", "this queue will kill me"): the model alone
+        # may then only ask, not raise the alarm.
+        sure = not safety.exempt_intent and not safety.lowered and not safety.cancelled
+        if sure and od_model == "high" and not self._only_drinking(tokens):
             return Classification("overdose", "overdose", 100.0, (), crisis_model == "high",
                                   tokens, person, safety.rules, pair, "model")
         if sure and crisis_model == "high":
@@ -154,8 +164,9 @@ class Classifier:
                                   safety.rules, pair, "model")
         calm = self._answer(message, tokens, sentences, safety, embedding, lang)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
+        doubt = safety.lowered or safety.cancelled or self._only_drinking(tokens)
         if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
-                safety.lowered and "high" in (od_model, crisis_model))):
+                doubt and "high" in (od_model, crisis_model))):
             return dataclasses.replace(calm, route="check", band="check")
         return calm
 

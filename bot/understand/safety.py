@@ -40,6 +40,9 @@ class SafetyResult:
     also_crisis: bool = False
     exempt_intent: str | None = None  # a question about this intent, not an emergency
     lowered: tuple[str, ...] = ()  # rules whose matches were all negated or in the past
+    # rules whose words were there but an `unless` phrase cancelled every match ("this queue
+    # will kill me", "lips blue from the slushie"): the rules judged the message calm
+    cancelled: tuple[str, ...] = ()
 
 
 class _Index:
@@ -293,24 +296,29 @@ class SafetyCheck:
                    for p in self.not_drugs)
 
     def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str],
-               calm: _Calm | None = None) -> bool:
+               calm: _Calm | None = None, *, relaxed: bool = False) -> bool:
         """Every group has a phrase that counts (with ``calm``: that is neither negated
         nor in the past)."""
         if rule.whole:
             return tuple(idx.tokens) in rule.whole
-        unless = [span for p in rule.unless if p[0] in present for span in idx.find(p)]
+        unless = ([] if relaxed else
+                  [span for p in rule.unless if p[0] in present for span in idx.find(p)])
         for by_first in rule.by_first:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])
             if not any(calm is None or not calm(span, phrase)
                        for phrase in phrases
-                       for span in self._spans(rule, idx, phrase, overdose, unless)):
+                       for span in self._spans(rule, idx, phrase, overdose, unless, relaxed)):
                 return False
         return True
 
     def _spans(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool,
-               unless: list[Span]) -> Iterator[Span]:
-        """The places ``phrase`` counts as a match of ``rule``."""
+               unless: list[Span], relaxed: bool = False) -> Iterator[Span]:
+        """The places ``phrase`` counts as a match of ``rule`` (``relaxed``: every place,
+        with no `unless` phrase cancelling any)."""
         for start, end in idx.find(phrase):
+            if relaxed:
+                yield start, end
+                continue
             # "lips blue from the slushie": an `unless` phrase near the match cancels it;
             # one far away in a long message ("... my puppy ...") does not.
             if any(u_start < end + UNLESS_WINDOW and u_end > start - UNLESS_WINDOW
@@ -360,4 +368,7 @@ class SafetyCheck:
                                 also_crisis=bool(crisis), lowered=lowered)
         if crisis:
             return SafetyResult("crisis", crisis, lowered=lowered)
-        return SafetyResult(None, lowered=lowered)
+        cancelled = tuple(r.id for r in (*self.overdose, *self.crisis)
+                          if r.may_fire(present)
+                          and self._fires(r, idx, r in self.overdose, present, relaxed=True))
+        return SafetyResult(None, lowered=lowered, cancelled=cancelled)
