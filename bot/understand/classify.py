@@ -145,8 +145,12 @@ class Classifier:
         od_model, crisis_model = levels.get("overdose"), levels.get("crisis")
         person = self.person_of(tokens, lang)
         # One decision from all layers: they add up, none overrules another.
-        if safety.route == "overdose" or (safety.route == "crisis" and od_model == "high"):
-            also = safety.also_crisis or safety.route == "crisis" or crisis_model == "high"
+        # The rules say overdose: the steps, with the crisis line too when either layer sees a
+        # crisis. The rules say crisis: the crisis reply, which also leads with the emergency
+        # number ("if you've taken something or you're in danger, call ..."), so a model that
+        # also sees an overdose is covered without bystander steps for a person in despair.
+        if safety.route == "overdose":
+            also = safety.also_crisis or crisis_model == "high"
             return Classification("overdose", "overdose", 100.0, (), also, tokens, person,
                                   safety.rules, pair, "rules")
         if safety.route == "crisis":
