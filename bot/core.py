@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS, Content, load_content
 from bot.content.html_format import MAX_MESSAGE_CHARS
+from bot.content.load import parents_of
 from bot.content.models import TuningFile
 from bot.content.translations import LANGUAGES
 from bot.content.yaml_source import ContentError
@@ -79,6 +80,7 @@ class Core:
             semantic=SemanticIndex(model.encoder, {i: d.examples for i, d in matchable.items()},
                                    content.root / "intents" / CACHE_FILE),
         )
+        self.classifier.parents = parents_of(content.intents)
         self.renderer = Renderer(resp, content.crisis_lines)
         self.resolver = CountryResolver.from_crisis_lines(content.crisis_lines)
         self.countries = {code: c.name for code, c in content.crisis_lines.countries.items()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bot.content import REQUIRED_INTENTS
 from bot.core import Core
-from bot.understand.matcher import parent_of
 
 NON_ANSWER = {"overdose", "suicide", "none"}
 SAFETY_ADJACENT = {"overdose", "suicide", "naloxone", "good_samaritan"}
@@ -90,7 +89,7 @@ def evaluate(core: Core, path: Path) -> Report:
             report.errors.append(f"{path}:{n}: unknown label(s) {', '.join(map(repr, unknown))}")
             continue
         c = core.classify(text)
-        top_parent = parent_of(c.intent, REQUIRED_INTENTS) if c.intent else None
+        top_parent = core.classifier.parent(c.intent) if c.intent else None
         shown = f"{text!r} -> {c.route} {c.intent or '-'} ({c.score:.0f}); labels {labels}"
         if "overdose" in labels:
             report.overdose.add(c.route == "overdose", shown)

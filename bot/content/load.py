@@ -174,6 +174,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
         _check_crisis_lines(crisis, c_src, problems, today)
     if synonyms is not None:
         _check_examples(intents, intent_locs, synonyms, problems)
+    _check_parents(intents, intent_locs, problems)
     for rid in REQUIRED_INTENTS:
         if rid not in intents and rid not in broken:
             problems.append(f"{root / 'intents'}:1: required intent {rid!r} has no intents file")
@@ -406,6 +407,26 @@ def _date_problem(src: SourceFile, loc: tuple[Any, ...], field: str, value: dt.d
     if value - today > FUTURE_SLACK:
         return f"{src.where(loc)}: {field} {value} is in the future: write the date it was done"
     return None
+
+
+def _check_parents(intents: dict[str, IntentDef],
+                   intent_locs: dict[str, tuple[SourceFile, tuple[Any, ...]]],
+                   problems: list[str]) -> None:
+    """A finer intent names its required parent (TAXONOMY.md); a required one names none."""
+    for iid, intent in intents.items():
+        src, loc = intent_locs[iid]
+        if iid in REQUIRED_INTENTS:
+            if intent.parent is not None:
+                problems.append(f"{src.where((*loc, 'parent'))}: {iid!r} is a required intent "
+                                f"and has no parent")
+        elif intent.parent not in REQUIRED_INTENTS:
+            problems.append(f"{src.where((*loc, 'id'))}: intent {iid!r} needs `parent:` naming "
+                            f"the required intent it counts as (one of TAXONOMY.md's ids)")
+
+
+def parents_of(intents: dict[str, IntentDef]) -> dict[str, str]:
+    """Every intent's required parent (itself for a required one)."""
+    return {iid: intent.parent or iid for iid, intent in intents.items()}
 
 
 def _check_examples(intents: dict[str, IntentDef],

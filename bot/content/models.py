@@ -36,6 +36,7 @@ class Strict(BaseModel):
 
 class IntentDef(Strict):
     id: IntentId
+    parent: IntentId | None = None  # the required intent a finer one counts as (TAXONOMY.md)
     keywords: list[NonEmpty] = []
     examples: list[NonEmpty] = Field(min_length=20)
 

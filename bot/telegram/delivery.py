@@ -26,6 +26,7 @@ from bot import metrics
 from bot.content.html_format import html_to_text
 from bot.reply.model import Reply
 from bot.telegram.keyboards import inline_keyboard
+from bot.telegram.ptb_private import retry_after_seconds
 from bot.telegram.rate_limit import URGENT_SEND
 
 _log = logging.getLogger(__name__)
@@ -174,7 +175,4 @@ class Delivery:
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
-    # PTB 22 keeps the timedelta privately; the public attribute is changing type (deprecation).
-    value = getattr(exc, "_retry_after", None)
-    seconds = value.total_seconds() if value is not None else float(exc.retry_after)
-    return seconds + 0.1
+    return retry_after_seconds(exc) + 0.1

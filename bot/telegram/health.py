@@ -38,6 +38,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot import metrics
+from bot.telegram.ptb_private import webhook_tornado_app
 
 __all__ = [
     "PATHS",
@@ -216,8 +217,7 @@ def attach_to_webhook_server(application: Application, webhook_path: str) -> boo
     """Add the routes to PTB's running webhook server (see the module docstring). A route
     whose path is the webhook's own is left out. False (and an error logged) if PTB's server
     could not be found."""
-    httpd = getattr(application.updater, "_httpd", None)
-    web_app = getattr(getattr(httpd, "_http_server", None), "request_callback", None)
+    web_app = webhook_tornado_app(application.updater)
     if not isinstance(web_app, tornado.web.Application):
         _log.error(
             "Could not add /healthz, /readyz and /metrics to PTB's webhook server; "

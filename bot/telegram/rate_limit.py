@@ -16,12 +16,14 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
 from bot import metrics
+from bot.telegram.ptb_private import retry_after_seconds
 
 URGENT_SEND: ContextVar[bool] = ContextVar("urgent_send", default=False)
 
 
 class UrgentFirstRateLimiter(AIORateLimiter):  # type: ignore[misc]
     async def _run_request(self, chat: bool, *args: Any, **kwargs: Any) -> Any:
+        # PTB's private hook (bot/telegram/ptb_private.py, RATE_LIMITER_HOOK)
         # ``chat`` asks for the shared bucket; an urgent send does without it.
         try:
             result = await super()._run_request(chat and not URGENT_SEND.get(), *args, **kwargs)
@@ -33,5 +35,4 @@ class UrgentFirstRateLimiter(AIORateLimiter):  # type: ignore[misc]
 
 
 def _seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)  # PTB 22 keeps the timedelta privately
-    return value.total_seconds() if value is not None else float(exc.retry_after)
+    return retry_after_seconds(exc)

@@ -75,6 +75,7 @@ class Classifier:
         self.tuning = tuning
         self.required = tuple(required)
         self.guesser = guesser
+        self.parents: Mapping[str, str] = {}  # intent -> its required parent (intents/*.yaml)
         self.model = model
         self.semantic = semantic
         self.alcohol = frozenset(t for w in alcohol for t in normalise(w).tokens)
@@ -96,10 +97,15 @@ class Classifier:
             return None
         found.sort(key=lambda f: (f[0], f[1]))
         main = found[-1][2]
-        parent = parent_of(main.intent or "", self.required)
+        parent = self.parent(main.intent or "")
         second = next((c.intent for _, _, c in reversed(found[:-1])
-                       if parent_of(c.intent or "", self.required) != parent), None)
+                       if self.parent(c.intent or "") != parent), None)
         return dataclasses.replace(main, second=second)
+
+    def parent(self, intent: str) -> str:
+        """The required intent ``intent`` counts as: named in intents/*.yaml (a reply with no
+        intent of its own, such as ``overdose_still``, counts as the id it extends)."""
+        return self.parents.get(intent) or parent_of(intent, self.required)
 
     def _only_drinking(self, tokens: tuple[str, ...]) -> bool:
         """Alcohol named and no drug: the bot's overdose steps are about opioids."""
@@ -192,7 +198,7 @@ class Classifier:
         if safety.exempt_intent:
             match = self.matcher.match(message)
             family = [c for c in match.scores
-                      if parent_of(c[0], self.required) == safety.exempt_intent]
+                      if self.parent(c[0]) == safety.exempt_intent]
             intent = family[0][0] if family else safety.exempt_intent
             return Classification("answer", intent, 100.0, match.scores, tokens=tokens)
         if len(sentences) > 1:
@@ -214,8 +220,8 @@ class Classifier:
         t = self.tuning
         ranked = self.semantic.scores(embedding)
         top, best = ranked[0]
-        parent = parent_of(top, self.required)
-        rival = next((s for i, s in ranked[1:] if parent_of(i, self.required) != parent), 0.0)
+        parent = self.parent(top)
+        rival = next((s for i, s in ranked[1:] if self.parent(i) != parent), 0.0)
         candidates = tuple((i, round(100 * s, 1)) for i, s in ranked[:5])
         if (lang not in (None, "en") and best >= t.semantic_answer_min
                 and best - rival >= t.semantic_margin):
@@ -232,9 +238,9 @@ class Classifier:
         if not match.scores or match.vague:
             return Classification("fallback", None, 0.0, match.scores, tokens=tokens)
         top, score = match.scores[0]
-        top_parent = parent_of(top, self.required)
+        top_parent = self.parent(top)
         rival = next((s for i, s in match.scores[1:]
-                      if parent_of(i, self.required) != top_parent), 0.0)
+                      if self.parent(i) != top_parent), 0.0)
         if (match.in_scope and score >= t.answer_min and score - rival >= t.answer_margin
                 and match.known >= t.known_min):
             return Classification("answer", top, score, match.scores, tokens=tokens)
