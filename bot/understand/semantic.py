@@ -37,15 +37,15 @@ class SemanticIndex:
             stored.update({example_key(t): v for t, v in zip(missing, fresh, strict=True)})
         self.stale = len(missing)  # examples the cache file lacked
         self.matrix = np.stack([stored[example_key(t)] for _, t in pairs]).astype(np.float32)
-        index = {i: k for k, i in enumerate(self.intents)}
-        self._rows = np.array([index[i] for i, _ in pairs], dtype=np.int64)
+        # pairs are grouped by intent (sorted): each intent's rows start at _starts[k]
+        counts = [len(examples[i]) for i in self.intents]
+        self._starts = np.cumsum([0, *counts[:-1]]).astype(np.int64)
         self._pairs = pairs
 
     def scores(self, embedding: np.ndarray) -> list[tuple[str, float]]:
         """Each intent's closest example (cosine), best first."""
         cosine = self.matrix @ embedding.astype(np.float32)
-        best = np.full(len(self.intents), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._rows, cosine)
+        best = np.maximum.reduceat(cosine, self._starts)
         order = np.argsort(-best)
         return [(self.intents[k], float(best[k])) for k in order]
 
