@@ -87,7 +87,12 @@ def _walk(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, i
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, loader, (*loc, i), lines, seen) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # "2026-02-31": a date that does not exist
+        raise yaml.MarkedYAMLError(
+            None, None, f"{node.value!r} is not a valid value ({exc})", node.start_mark
+        ) from None
 
 
 def load_yaml(path: Path) -> SourceFile:
@@ -104,6 +109,10 @@ def load_yaml(path: Path) -> SourceFile:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError([f"{path}:1: not UTF-8 text ({exc.reason})"]) from None
+    except IsADirectoryError:
+        raise ContentError([f"{path}:1: is a folder, not a file"]) from None
+    except OSError as exc:  # unreadable (permissions), vanished, I/O error
+        raise ContentError([f"{path}:1: cannot read file ({exc.strerror})"]) from None
     loader = _BaseLoader(text)
     try:
         node = loader.get_single_node()
