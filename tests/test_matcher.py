@@ -23,8 +23,11 @@ ANSWER_MIN, CLARIFY_MIN = _TUNING.answer_min, _TUNING.clarify_min
 
 
 def answers(core: Core, text: str, country: str | None = None) -> str | None:
-    """The required intent the bot answers confidently, or None if it does not."""
+    """The required intent the bot answers confidently, or None if it does not. A "possible
+    emergency" check counts when its "No, just asking" button opens that answer (one tap)."""
     reply = core.handle(text, country)
+    if reply.route == "check" and reply.buttons[-1].action.startswith("intent:"):
+        return parent_of(reply.buttons[-1].action.removeprefix("intent:"), REQUIRED_INTENTS)
     if reply.route != "answer" or reply.intent is None:
         return None
     return parent_of(reply.intent, REQUIRED_INTENTS)
@@ -249,7 +252,8 @@ OUT_OF_SCOPE_ANSWERED = [
 
 @pytest.mark.parametrize("text", OUT_OF_SCOPE)
 def test_out_of_scope_messages_are_never_answered_confidently(core: Core, text: str) -> None:
-    assert core.handle(text, None).route in ("clarify", "fallback"), core.classify(text)
+    # "check" (the possible-emergency question with the numbers) is not an answer either
+    assert core.handle(text, None).route in ("clarify", "fallback", "check"), core.classify(text)
 
 
 @pytest.mark.xfail(strict=True, reason="matcher: confident wrong answer to an off-topic message")
@@ -337,5 +341,9 @@ def test_routes_follow_the_score_thresholds(core: Core, text: str) -> None:
         assert c.score < CLARIFY_MIN
         if text.strip():
             assert reply.buttons == core.topic_buttons()
+    elif c.route == "check":  # a possible emergency: the question, and the calm answer behind it
+        assert reply.route == "check" and len(reply.buttons) == 3
+        assert reply.buttons[0].action == "intent:overdose"
+        assert reply.buttons[1].action == "intent:suicide"
     else:
         assert c.intent in SAFETY_INTENTS

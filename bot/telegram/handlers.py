@@ -106,6 +106,10 @@ async def _apply(update: Update, context: Context, outcome: Outcome) -> Reply | 
         elif "save" in outcome.effects and context.user_data is not None:
             set_country(context.user_data, outcome.state.country)
             set_language(context.user_data, outcome.state.language)
+            # PTB's own flush first (it also retries an earlier erase that failed), then the
+            # direct save, which raises if the store refused
+            context.application.mark_data_for_update_persistence(user_ids=user.id)
+            await context.application.update_persistence()
             await save_user(context.application, user.id)
     except StoreError:  # already logged, in one line, without the user
         return shell.core.message("save_failed", outcome.state.country,

@@ -198,9 +198,14 @@ async def test_a_failed_save_is_reported_and_the_choice_used_for_this_run(
         persistence = application.persistence
         assert isinstance(persistence, StorePersistence)
         persistence._store = FailingWrites(persistence._store)
+        before = len(api.sent_to(CHAT))
         await choose(api, "GB")
-        # the handler's save failed: logged in one line, nothing stored ...
+        await settle(api, CHAT)
+        # the handler's save failed: logged in one line, nothing stored, and the user is told
+        # honestly before the confirmation
         assert any("Could not save a user's choices" in r.getMessage() for r in caplog.records)
+        told = [m.text for m in api.sent_to(CHAT)[before:]]
+        assert any(t == core.message("save_failed", "GB").messages[0] for t in told), told
         # ... and save_user, the call a handler makes, raises it
         with pytest.raises(StoreError, match="disk full"):
             await save_user(application, CHAT)
