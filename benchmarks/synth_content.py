@@ -22,8 +22,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml")
-CONTENT_DIRS = ("safety",)  # the safety rules: sets.yaml, rules.yaml, lang/*.yaml
+CONTENT_FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml", "tuning.yaml",
+                 "telegram.yaml")
+CONTENT_DIRS = ("safety", "translations")  # rules, bank, model; the translations
 FILLERS = (
     "um",
     "like",
