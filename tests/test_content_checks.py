@@ -20,6 +20,8 @@ from bot.content import REQUIRED_INTENTS
 from bot.content.html_format import MAX_MESSAGE_CHARS, html_problems, html_to_text
 from bot.core import Core
 from bot.reply.model import Reply
+from tests.test_countries import CRISIS_LINE as NEW_CRISIS_LINE
+from tests.test_countries import EMERGENCY as ALL_EMERGENCY
 
 PROJECT = Path(__file__).resolve().parents[1]
 TAXONOMY = PROJECT / "tests" / "data" / "TAXONOMY.md"  # a copy of shared/eval/TAXONOMY.md
@@ -27,16 +29,7 @@ TODAY = dt.date.today()
 MAX_AGE = dt.timedelta(days=365)
 
 # Emergency numbers a person should be told to call first (any of them may lead).
-EMERGENCY = {
-    "US": {"911"}, "CA": {"911"}, "GB": {"999"}, "IE": {"112", "999"}, "AU": {"000"},
-    "NZ": {"111"}, "IN": {"112"}, "DE": {"112"}, "FR": {"15", "112"}, "ES": {"112"},
-    "ZA": {"10177", "112"},
-    "MX": {"911"}, "BR": {"192"}, "PT": {"112"}, "IT": {"112", "118"}, "NL": {"112"},
-    "BE": {"112"}, "AT": {"144", "112"}, "CH": {"144", "112"}, "PL": {"112", "999"},
-    "UA": {"103", "112"}, "AR": {"911", "107"}, "CO": {"123"}, "CL": {"131"}, "PH": {"911"},
-    "NG": {"112"}, "KE": {"999", "112"}, "SG": {"995"}, "MY": {"999"}, "JP": {"119"},
-    "KR": {"119"}, "SE": {"112"}, "NO": {"113"}, "DK": {"112"}, "FI": {"112"},
-}  # fmt: skip
+EMERGENCY = ALL_EMERGENCY  # the 35 countries' numbers, kept once in tests/test_countries.py
 NO_COUNTRY_EMERGENCY = {"911", "999", "112", "000", "111"}
 
 # The national suicide / crisis line each country's crisis reply must show.
@@ -53,12 +46,8 @@ CRISIS_LINE = {
     "ES": "024",
     "ZA": "0800 567 567",
     None: "findahelpline.com",
-    "MX": "800 911 2000", "BR": "188", "PT": "1411", "IT": "02 2327 2327", "NL": "113",
-    "BE": "1813", "AT": "142", "CH": "143", "PL": "800 70 2222", "UA": "7333",
-    "AR": "0800 345 1435", "CO": "106", "CL": "*4141", "PH": "1553", "NG": "findahelpline.com",
-    "KE": "+254 722 178 177", "SG": "1767", "MY": "15555", "JP": "0120-061-338", "KR": "109",
-    "SE": "90101", "NO": "116 123", "DK": "70 201 201", "FI": "09 2525 0111",
-}  # fmt: skip
+    **NEW_CRISIS_LINE,  # the 24 countries added later (tests/test_countries.py)
+}
 
 # The national drug helpline shown in the fallback reply (and, where no family line exists,
 # to family members: docs/CONTENT_FORMAT.md says {family_line} falls back to {helpline}).

@@ -165,7 +165,9 @@ class Classifier:
         # The rules found emergency words but only negated, in the past, or cancelled ("i'm
         # not suicidal", "he overdosed in 2019", "this queue will kill me"): the model alone
         # may then only ask, not raise the alarm.
-        sure = not safety.exempt_intent and not safety.lowered and not safety.cancelled
+        model_high = "high" in (od_model, crisis_model)
+        cancelled = bool(model_high and not safety.lowered and self.safety.cancelled(message))
+        sure = not safety.exempt_intent and not safety.lowered and not cancelled
         if sure and od_model == "high" and not self._only_drinking(tokens):
             return Classification("overdose", "overdose", 100.0, (), crisis_model == "high",
                                   tokens, person, safety.rules, pair, "model")
@@ -174,7 +176,7 @@ class Classifier:
                                   safety.rules, pair, "model")
         calm = self._answer(message, tokens, sentences, safety, embedding, lang)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
-        doubt = safety.lowered or safety.cancelled or self._only_drinking(tokens)
+        doubt = safety.lowered or cancelled or self._only_drinking(tokens)
         if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
                 doubt and "high" in (od_model, crisis_model))):
             return dataclasses.replace(calm, route="check", band="check")

@@ -40,9 +40,6 @@ class SafetyResult:
     also_crisis: bool = False
     exempt_intent: str | None = None  # a question about this intent, not an emergency
     lowered: tuple[str, ...] = ()  # rules whose matches were all negated or in the past
-    # rules whose words were there but an `unless` phrase cancelled every match ("this queue
-    # will kill me", "lips blue from the slushie"): the rules judged the message calm
-    cancelled: tuple[str, ...] = ()
 
 
 class _Index:
@@ -368,7 +365,15 @@ class SafetyCheck:
                                 also_crisis=bool(crisis), lowered=lowered)
         if crisis:
             return SafetyResult("crisis", crisis, lowered=lowered)
-        cancelled = tuple(r.id for r in (*self.overdose, *self.crisis)
-                          if r.may_fire(present)
-                          and self._fires(r, idx, r in self.overdose, present, relaxed=True))
-        return SafetyResult(None, lowered=lowered, cancelled=cancelled)
+        return SafetyResult(None, lowered=lowered)
+
+    def cancelled(self, message: Normalised) -> tuple[str, ...]:
+        """Rules whose words are in a calm message but an `unless` phrase cancelled every
+        match ("this queue will kill me", "lips blue from the slushie"): the rules judged it
+        calm. Asked only when the learned model disagrees, so calm messages do not pay for a
+        second pass."""
+        idx = _Index(message.tokens, self.classes, self.number_like)
+        present = set(idx.positions)
+        return tuple(r.id for r in (*self.overdose, *self.crisis)
+                     if r.may_fire(present)
+                     and self._fires(r, idx, r in self.overdose, present, relaxed=True))
