@@ -280,7 +280,7 @@ def _load_safety(folder: Path, problems: list[str]) -> tuple[SourceFile | None,
 
     def rule(r: SafetyRuleDef, loc: tuple[Any, ...]) -> SafetyRule:
         return SafetyRule(
-            id=r.id, level=r.level, whole_message=r.whole_message,
+            id=r.id, level=r.level, whole_message=r.whole_message, within=r.within,
             all=[resolve(g, (*loc, "all", j)) for j, g in enumerate(r.all)],
             unless=resolve(r.unless, (*loc, "unless")),
             unless_next=resolve(r.unless_next, (*loc, "unless_next")),

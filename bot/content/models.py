@@ -158,8 +158,9 @@ class SafetyRuleDef(Strict):
     unless: Items = []
     unless_next: Items = []
     unless_prev: Items = []
-    level: Literal["strong", "mention"] = "strong"
+    level: Literal["strong", "mention", "weak"] = "strong"
     whole_message: bool = False
+    within: int | None = Field(default=None, ge=1, le=30)
 
 
 class ExemptionDef(Strict):
@@ -197,15 +198,18 @@ class SafetyRule(Strict):
     ``#year`` for a year before this one). ``unless`` phrases within a few words of a
     matched phrase cancel that match; ``unless_next`` / ``unless_prev`` phrases right after /
     before a matched phrase cancel that match.
-    ``level: mention`` marks a bare topic word that context may turn into a question."""
+    ``level: mention`` marks a bare topic word that context may turn into a question;
+    ``level: weak`` an overdose sign that a crisis match in the same message outranks ("she
+    wishes she would not wake up" is a death wish, not a sleeper who will not wake)."""
 
     id: IntentId
     all: list[list[NonEmpty]] = Field(min_length=1)
     unless: list[NonEmpty] = []
     unless_next: list[NonEmpty] = []
     unless_prev: list[NonEmpty] = []
-    level: Literal["strong", "mention"] = "strong"
+    level: Literal["strong", "mention", "weak"] = "strong"
     whole_message: bool = False  # the phrase must be the entire message ("help him")
+    within: int | None = None  # every group's phrase within this many words of the first's
 
 
 class Exemption(Strict):

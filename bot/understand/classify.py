@@ -26,6 +26,8 @@ from bot.understand.semantic import SemanticIndex
 MAX_EMBEDDED_CHARS = 2_000  # the encoder reads this much of a message at most
 LONG_MESSAGE_CHARS = 160  # a message this long may be a post of several sentences
 MAX_SENTENCES = 12
+OD_IS_A_WORD = frozenset({"pl", "cs", "sk", "sl", "hr", "sr", "bs"})  # "od" = "from"
+_OD = re.compile(r"(?i)\bod\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(
     r"^(how|what|when|where|why|who|which|can|could|should|would|is|are|do|does|did|will|"
@@ -138,11 +140,13 @@ class Classifier:
         command = stripped.split(maxsplit=1)[0].split("@")[0].casefold() if stripped else ""
         if command == "/start":  # the start command typed as text is a greeting
             return Classification("answer", "greeting", 100.0, ())
-        message = self.normalise(text)
+        # Polish "od" is "from", not the slang for overdose
+        words = _OD.sub("z", text) if lang in OD_IS_A_WORD else text
+        message = self.normalise(words)
         tokens = tuple(message.tokens)
         if not tokens and not any(ch.isalpha() for ch in text):
             return Classification("fallback", None, 0.0, ())  # emoji, symbols, nothing
-        sentences = split_sentences(text) if len(text) >= LONG_MESSAGE_CHARS else []
+        sentences = split_sentences(words) if len(text) >= LONG_MESSAGE_CHARS else []
         safety = self._rules(message, sentences)
         embedding = self.model.encoder.encode(text[:MAX_EMBEDDED_CHARS]) if self.model else None
         model = self.model.scores(text, embedding) if self.model is not None else None

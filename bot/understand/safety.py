@@ -94,8 +94,10 @@ class _Rule:
     unless_next: tuple[Phrase, ...]
     unless_prev: tuple[Phrase, ...]
     mention: bool
+    weak: bool  # outranked by a crisis match (level: weak)
     by_first: tuple[dict[str, tuple[Phrase, ...]], ...]  # per group: phrases by first word
     whole: frozenset[Phrase] = frozenset()  # whole-message rules: the messages that fire
+    within: int = 0  # groups' phrases this close together (0: anywhere in the message)
 
     def may_fire(self, present: set[str]) -> bool:
         """Cheap test: every group has a phrase whose first word is in the message."""
@@ -256,10 +258,10 @@ class SafetyCheck:
         def rule(r: SafetyRule) -> _Rule:
             groups = tuple(phrases(g) for g in r.all)
             return _Rule(r.id, groups, phrases(r.unless), phrases(r.unless_next),
-                         phrases(r.unless_prev), r.level == "mention",
+                         phrases(r.unless_prev), r.level == "mention", r.level == "weak",
                          tuple(_by_first_word(g) for g in groups),
                          frozenset(p for g in groups for p in g) if r.whole_message
-                         else frozenset())
+                         else frozenset(), r.within or 0)
 
         ctx = spec.context
         many = words(ctx.many_words)
@@ -300,6 +302,8 @@ class SafetyCheck:
             return tuple(idx.tokens) in rule.whole
         unless = ([] if relaxed else
                   [span for p in rule.unless if p[0] in present for span in idx.find(p)])
+        if rule.within:
+            return self._fires_near(rule, idx, overdose, present, unless, calm, relaxed)
         for by_first in rule.by_first:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])
             if not any(calm is None or not calm(span, phrase)
@@ -307,6 +311,25 @@ class SafetyCheck:
                        for span in self._spans(rule, idx, phrase, overdose, unless, relaxed)):
                 return False
         return True
+
+    def _fires_near(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str],
+                    unless: list[Span], calm: _Calm | None, relaxed: bool) -> bool:
+        """``within: N``: a match of the first group with a match of every other group at
+        most N words away ("i hope i never wake up", not "i hope he is ok ... he will not
+        wake up")."""
+        groups: list[list[Span]] = []
+        for by_first in rule.by_first:
+            phrases = (p for word in present & by_first.keys() for p in by_first[word])
+            spans = [span for phrase in phrases
+                     for span in self._spans(rule, idx, phrase, overdose, unless, relaxed)
+                     if calm is None or not calm(span, phrase)]
+            if not spans:
+                return False
+            groups.append(spans)
+        near = rule.within
+        return any(all(any(s < end + near and e > start - near for s, e in other)
+                       for other in groups[1:])
+                   for start, end in groups[0])
 
     def _spans(self, rule: _Rule, idx: _Index, phrase: Phrase, overdose: bool,
                unless: list[Span], relaxed: bool = False) -> Iterator[Span]:
@@ -360,6 +383,10 @@ class SafetyCheck:
                 ):
                     return SafetyResult(None, tuple(r.id for r in od), exempt_intent=intent,
                                         lowered=lowered)
+        if od and crisis and all(r.mention or r.weak for r in od):
+            # the word "overdose" or a weak sign beside a death wish, a goodbye or self-harm:
+            # the crisis reply (which leads with the emergency number too)
+            return SafetyResult("crisis", crisis + tuple(r.id for r in od), lowered=lowered)
         if od:
             return SafetyResult("overdose", tuple(r.id for r in od) + crisis,
                                 also_crisis=bool(crisis), lowered=lowered)
