@@ -29,6 +29,7 @@ YEAR = "#year"  # a year before this one: "in 2019"
 MANY_MIN = 5
 FIRST_YEAR = 1900
 UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or nearer
+DANGER_WINDOW = 20  # words around a lowered match where danger now keeps it
 GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
 _PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
 
@@ -204,7 +205,12 @@ class _Context:
                 if phrase[0] not in present:
                     continue
                 for s, e in idx.find(phrase):
-                    if not any(s < c_end and e > c_start for c_start, c_end in covered):
+                    if any(s < c_end and e > c_start for c_start, c_end in covered):
+                        continue  # one of the words that lowered the match
+                    # near the lowered words: in a long post, "i think" or "today" three
+                    # sentences later says nothing about the overdose of four years ago
+                    if not covered or any(s < c_end + DANGER_WINDOW and e > c_start - DANGER_WINDOW
+                                          for c_start, c_end in covered):
                         return True
         return False
 
