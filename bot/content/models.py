@@ -235,6 +235,7 @@ class SafetyContext(Strict):
     bereavement_words: list[NonEmpty] = []
     danger_now: list[NonEmpty] = []
     present_tense: list[NonEmpty] = []
+    safe_now: list[NonEmpty] = []
     many_words: list[NonEmpty] = []  # number words of 5 or more (#many)
     number_words: list[NonEmpty] = []  # number words under 5 (#number, with many_words)
 

@@ -193,7 +193,9 @@ class Classifier:
         if safety.route is None and len(sentences) > 1:
             for sentence in sentences[:MAX_SENTENCES]:
                 part = self.safety.check(self.normalise(sentence))
-                if part.route is not None:
+                # a rule the whole message lowered (negated, in the past, "i'm not in
+                # danger") stays lowered: one sentence alone lost that context
+                if part.route is not None and not set(part.rules) <= set(safety.lowered):
                     return part
         return safety
 

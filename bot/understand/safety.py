@@ -30,6 +30,7 @@ MANY_MIN = 5
 FIRST_YEAR = 1900
 UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or nearer
 DANGER_WINDOW = 20  # words around a lowered match where danger now keeps it
+TENSE_WINDOW = 8  # ... and where the present tense does ("life is not worth living, last year")
 GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
 _PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
 
@@ -156,6 +157,7 @@ class _Context:
     danger_now: tuple[Phrase, ...]
     present_tense: tuple[Phrase, ...]
     triggers: frozenset[str]  # first words of negators and markers
+    safe_now: tuple[Phrase, ...] = ()  # "i am not in danger": no danger now to keep a match
 
     def _reach(self, idx: _Index, pos: int, step: int) -> Iterator[int]:
         """Positions reached from ``pos`` over at most GAP_MAX context_gap words, going
@@ -199,8 +201,11 @@ class _Context:
     def danger(self, idx: _Index, present: set[str], covered: list[Span], past: bool) -> bool:
         """Danger now outside the words that lowered the matches: a danger_now phrase, or,
         when a match was lowered as past, the present tense."""
-        sets = (self.danger_now, self.present_tense) if past else (self.danger_now,)
-        for phrases in sets:
+        if any(idx.find(p) for p in self.safe_now if p[0] in present):
+            return False  # "i'm okay, i'm not in any danger": the writer says there is none
+        sets = ((self.danger_now, DANGER_WINDOW), (self.present_tense, TENSE_WINDOW)) if past \
+            else ((self.danger_now, DANGER_WINDOW),)
+        for phrases, window in sets:
             for phrase in phrases:
                 if phrase[0] not in present:
                     continue
@@ -209,7 +214,7 @@ class _Context:
                         continue  # one of the words that lowered the match
                     # near the lowered words: in a long post, "i think" or "today" three
                     # sentences later says nothing about the overdose of four years ago
-                    if not covered or any(s < c_end + DANGER_WINDOW and e > c_start - DANGER_WINDOW
+                    if not covered or any(s < c_end + window and e > c_start - window
                                           for c_start, c_end in covered):
                         return True
         return False
@@ -290,7 +295,7 @@ class SafetyCheck:
             _Phrases(negators), _Phrases(phrases(ctx.not_negating)),
             _Phrases(phrases(ctx.context_gap)), phrases(ctx.signs_of_life), _Phrases(dated),
             phrases(ctx.danger_now), phrases(ctx.present_tense),
-            frozenset(p[0] for p in negators + dated))
+            frozenset(p[0] for p in negators + dated), phrases(ctx.safe_now))
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
         """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
