@@ -46,6 +46,7 @@ from tornado.netutil import bind_sockets
 from bot import metrics
 from bot.telegram.config import WebhookSettings
 from bot.telegram.health import health_of, health_routes
+from bot.telegram.logging_setup import register_secret
 from bot.telegram.updates import parse_body, read_update
 
 __all__ = ["MAX_BODY_BYTES", "SECRET_HEADER", "WebhookServer"]
@@ -148,6 +149,7 @@ class WebhookServer:
         self.application = application
         self.settings = settings
         self.secret = settings.secret_token.encode("utf-8")
+        register_secret(settings.secret_token)  # redacted if anything ever logs it
         self.port = settings.port
         self._server: HTTPServer | None = None
         self._in_flight: set[asyncio.Future[Any]] = set()
