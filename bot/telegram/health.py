@@ -213,7 +213,7 @@ def health_routes(health: Health) -> list[tuple[str, type[tornado.web.RequestHan
 
 class _QuietApplication(tornado.web.Application):
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        """No access log (PTB's webhook server does the same)."""
+        """No access log (the webhook server has none either)."""
 
 
 class HealthServer:
