@@ -13,13 +13,16 @@ import time
 import httpx
 import pytest
 from conftest import TOKEN, texts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram import Update
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.telegram.config import WebhookSettings
 from bot.telegram.logging_setup import install_log_protection
-from bot.telegram.updates import sanitize_batch
+from bot.telegram.updates import EMPTY_BATCH_PAUSE, TolerantUpdatesRequest, sanitize_batch
 
 OVERDOSE = "my boyfriend is turning blue and wont wake up"
 QUESTION = "how long does withdrawal last"
@@ -150,3 +153,49 @@ async def test_webhook_answers_200_for_a_poison_update_and_serves_the_next(
         assert texts(api.sent_to(32)) == list(overdose.messages)
     assert skipped("webhook") - before == len(bodies)
     assert not api.sent_to(31)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["update_id", "message", "chat", "id", "date", "text",
+                                       "callback_query", "from", "poll", "message_id"]),
+                      children, max_size=5),
+    max_leaves=20,
+)
+updates = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"update_id": st.integers(1, 10**9)},
+                          optional={"message": json_values, "callback_query": json_values,
+                                    "edited_message": json_values}),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(updates, max_size=8))
+def test_any_batch_sanitizes_to_updates_ptb_reads_with_every_id_confirmed(batch):
+    clean = sanitize_batch(batch)
+    for data in clean:
+        Update.de_json(data, None)  # never raises
+    ids = [d["update_id"] for d in batch
+           if isinstance(d, dict) and type(d.get("update_id")) is int]
+    assert [d["update_id"] for d in clean] == ids  # every usable id kept, in order
+
+
+async def test_a_batch_with_nothing_usable_pauses_the_poll(monkeypatch):
+    """No hot loop even if a broken server keeps answering junk without update ids."""
+    pauses: list[float] = []
+
+    async def answer(self, url, *args, **kwargs):
+        return [{"no": "update id"}, "junk"] if url.endswith("/getUpdates") else True
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(HTTPXRequest, "post", answer)
+    monkeypatch.setattr("bot.telegram.updates.asyncio.sleep", pause)
+    request = TolerantUpdatesRequest(connection_pool_size=1)
+    assert await request.post("http://x/botT/getUpdates") == []
+    assert pauses == [EMPTY_BATCH_PAUSE]
+    assert await request.post("http://x/botT/sendMessage") is True
+    assert pauses == [EMPTY_BATCH_PAUSE]
