@@ -45,7 +45,7 @@ from tornado.netutil import bind_sockets
 
 from bot import metrics
 from bot.telegram.config import WebhookSettings
-from bot.telegram.health import health_of, health_routes
+from bot.telegram.health import HealthServerError, health_of, health_routes
 from bot.telegram.logging_setup import register_secret
 from bot.telegram.updates import parse_body, read_update
 
@@ -166,7 +166,13 @@ class WebhookServer:
 
     async def start(self, allowed_updates: Sequence[str], bootstrap_retries: int = 3) -> None:
         """Listen, then tell Telegram where to send updates."""
-        sockets = bind_sockets(self.port, address=self.settings.listen)
+        try:
+            sockets = bind_sockets(self.port, address=self.settings.listen)
+        except OSError as exc:  # one line from `recovery-bot run`, like --metrics-port
+            raise HealthServerError(
+                f"cannot listen for the webhook on {self.settings.listen}:{self.port} "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
         self.port = sockets[0].getsockname()[1]
         self._server = HTTPServer(
             _QuietApplication(self._routes()),

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from conftest import TOKEN, texts
 
 from bot import metrics
 from bot.telegram.config import WebhookSettings
+from bot.telegram.health import HealthServerError
 from bot.telegram.webhook import MAX_BODY_BYTES, SECRET_HEADER
 from tests.support.bot_process import (
     free_port,
@@ -167,3 +169,13 @@ async def test_huge_unauthenticated_posts_leave_the_memory_of_the_bot_process_al
     assert highest - idle <= 20, (idle, highest)
     assert all(count < HUGE for count in sent)  # every post was cut off early
     assert SECRET not in log_of(process)
+
+
+async def test_a_webhook_port_in_use_is_one_clear_error(runner, webhook):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", webhook.port))
+        taken.listen()
+        where = f"cannot listen for the webhook on 127.0.0.1:{webhook.port}"
+        with pytest.raises(HealthServerError, match=where):
+            async with runner.running(webhook=webhook):
+                pass
