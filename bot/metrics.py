@@ -14,7 +14,9 @@ country or any text. The hooks are plain function calls, cheap enough for every 
   from the delivery;
 - :func:`rate_limit_wait`, :func:`telegram_reached`: from the rate limiter (every Bot API call
   passes through it);
-- :func:`store_error`: a state store read or write failed.
+- :func:`store_error`: a state store read or write failed;
+- :func:`update_skipped`: an update PTB could not read was confirmed and skipped (polling or
+  webhook); :func:`webhook_refused`: a webhook request was refused before its body was read.
 
 The metrics live in :data:`REGISTRY` (this process's own registry, with the standard process,
 platform and garbage-collector collectors); :func:`exposition` renders it for ``/metrics``.
@@ -60,6 +62,8 @@ __all__ = [
     "timing_arrivals",
     "update_classified",
     "update_received",
+    "update_skipped",
+    "webhook_refused",
 ]
 
 PREFIX = "recovery_bot"
@@ -76,6 +80,16 @@ SEND_FAILURE_KINDS = (
     "html_refused",  # Telegram could not parse its HTML; it was re-sent as plain text
 )
 STORE_OPERATIONS = ("read", "write", "delete", "refresh", OTHER)
+# Telegram's update kinds a skipped update may be counted under; "none": the body had no kind
+# at all (not an object, no content key).
+UPDATE_KINDS = ("message", "edited_message", "callback_query", "poll", "poll_answer",
+                "my_chat_member", "channel_post", "none")
+TRANSPORTS = ("polling", "webhook")
+WEBHOOK_REFUSALS = (
+    "secret",  # no or wrong X-Telegram-Bot-Api-Secret-Token header
+    "content_type",  # not application/json
+    "too_large",  # a body over the limit (announced or streamed)
+)
 MAX_TRACKED_UPDATES = 10_000  # updates between arrival and reply whose times are kept
 
 CORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -145,6 +159,18 @@ STORE_ERRORS = Counter(
     ("operation",),
     registry=REGISTRY,
 )
+UPDATES_SKIPPED = Counter(
+    f"{PREFIX}_updates_skipped",
+    "Updates that could not be read, confirmed to Telegram and skipped, by kind and transport.",
+    ("update_kind", "transport"),
+    registry=REGISTRY,
+)
+WEBHOOK_REFUSED = Counter(
+    f"{PREFIX}_webhook_refused",
+    "Webhook requests refused before their body was read, by reason.",
+    ("reason",),
+    registry=REGISTRY,
+)
 TELEGRAM_LAST_SUCCESS = Gauge(
     f"{PREFIX}_telegram_last_success_timestamp_seconds",
     "Unix time of the last Bot API call that succeeded.",
@@ -162,6 +188,7 @@ _LANGUAGES = frozenset(LANGUAGES)
 _FAILURE_KINDS = frozenset(SEND_FAILURE_KINDS)
 _STORE_OPERATIONS = frozenset(STORE_OPERATIONS)
 _URGENT = {True: "true", False: "false"}
+_UPDATE_KINDS = frozenset(UPDATE_KINDS)
 
 # update id -> [arrival time, seconds spent classifying] (perf_counter); bounded, oldest dropped
 _updates: OrderedDict[int, list[float]] = OrderedDict()
@@ -183,6 +210,10 @@ for _route in URGENT_ROUTES:
     EMERGENCIES_ANSWERED.labels(_route)
 for _operation in STORE_OPERATIONS:
     STORE_ERRORS.labels(_operation)
+for _transport in TRANSPORTS:
+    UPDATES_SKIPPED.labels("message", _transport)
+for _reason in WEBHOOK_REFUSALS:
+    WEBHOOK_REFUSED.labels(_reason)
 
 
 def route_label(route: str | None) -> str:
@@ -257,6 +288,16 @@ def reply_finished(update_id: int, urgent: bool, started: float | None = None) -
 def update_dropped(update_id: int) -> None:
     """The update needs no reply: forget its times."""
     _updates.pop(update_id, None)
+
+
+def update_skipped(kind: str, transport: str) -> None:
+    """An update that could not be read was confirmed to Telegram and skipped."""
+    kind = kind if kind in _UPDATE_KINDS else OTHER
+    UPDATES_SKIPPED.labels(kind, transport if transport in TRANSPORTS else OTHER).inc()
+
+
+def webhook_refused(reason: str) -> None:
+    WEBHOOK_REFUSED.labels(reason if reason in WEBHOOK_REFUSALS else OTHER).inc()
 
 
 # -- delivery ----------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ Entry point for ``recovery-bot run``::
 ``args`` (the CLI namespace) and ``options`` may carry:
 
 - ``content``: content folder for ``Core.load`` (ignored when ``core`` is given);
-- ``webhook_url``: serve PTB's webhook server instead of polling (needs
+- ``webhook_url``: serve the webhook server (bot.telegram.webhook) instead of polling (needs
   ``TELEGRAM_WEBHOOK_SECRET``), with ``listen`` (default 127.0.0.1) and ``port`` (default 8443);
   the server answers on the path of ``webhook_url``.
+
+Polling reads each update on its own (bot.telegram.updates): one PTB cannot parse is skipped.
 
 Settings come from ``environ`` (default ``os.environ``): see :mod:`bot.telegram.config`.
 Returns 0 after a clean stop on SIGINT/SIGTERM, 2 for a configuration problem or a token
@@ -48,7 +50,6 @@ from bot.telegram.handlers import register_handlers
 from bot.telegram.health import (
     DEFAULT_METRICS_HOST,
     HealthServerError,
-    attach_to_webhook_server,
     check_metrics_port,
     serving_health,
 )
@@ -57,6 +58,8 @@ from bot.telegram.persistence import StoreError, build_persistence
 from bot.telegram.profile import install_profile, load_profile, publish_profile
 from bot.telegram.rate_limit import UrgentFirstRateLimiter
 from bot.telegram.shell import Shell, install_shell, shell_of
+from bot.telegram.updates import TolerantUpdatesRequest
+from bot.telegram.webhook import WebhookServer
 
 __all__ = ["ALLOWED_UPDATES", "build_application", "run", "serve"]
 
@@ -93,7 +96,9 @@ def build_application(
         .connect_timeout(10)
         .read_timeout(15)
         .write_timeout(15)
-        .get_updates_read_timeout(POLL_TIMEOUT + 10)
+        .get_updates_request(
+            TolerantUpdatesRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 10)
+        )
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -132,6 +137,7 @@ async def serve(
 
     ``/healthz``, ``/readyz`` and ``/metrics`` (bot.telegram.health) are served on the webhook
     server, and on ``metrics_address`` (host, port) when given."""
+    server = WebhookServer(application, webhook) if webhook is not None else None
     async with serving_health(application, metrics_address), application:
         await register_commands(application)
         await publish_profile(application)  # description and short description
@@ -144,24 +150,16 @@ async def serve(
                     drop_pending_updates=False,
                     bootstrap_retries=BOOTSTRAP_RETRIES,
                 )
-            else:
-                await application.updater.start_webhook(
-                    listen=webhook.listen,
-                    port=webhook.port,
-                    url_path=webhook.url_path,
-                    webhook_url=webhook.url,
-                    secret_token=webhook.secret_token,
-                    allowed_updates=ALLOWED_UPDATES,
-                    drop_pending_updates=False,
-                    bootstrap_retries=BOOTSTRAP_RETRIES,
-                )
-                attach_to_webhook_server(application, webhook.url_path)
+            elif server is not None:
+                await server.start(ALLOWED_UPDATES, BOOTSTRAP_RETRIES)
             _log.info("Serving updates by %s", "webhook" if webhook else "polling")
             if ready is not None:
                 ready()
             await stop.wait()
             _log.info("Stopping")
         finally:
+            if server is not None:
+                await server.stop()  # in-flight updates finish first
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()

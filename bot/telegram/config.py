@@ -46,7 +46,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """Where PTB's webhook server listens and what URL Telegram is told to call."""
+    """Where the webhook server listens and what URL Telegram is told to call."""
 
     url: str
     listen: str

@@ -7,15 +7,9 @@
   most once per :data:`PROBE_INTERVAL`); else 503 with one short line per reason.
 - ``GET /metrics``: Prometheus' text format (:mod:`bot.metrics`).
 
-**Webhook mode**: the routes are added to PTB's own webhook server (tornado), so one port
-serves Telegram and the probes. PTB builds that server inside ``Updater.start_webhook`` and has
-no public hook for more routes (its advice is a custom web server). The Updater keeps it as
-``updater._httpd`` (a ``WebhookServer``) around a tornado ``HTTPServer`` (``_http_server``)
-whose ``request_callback`` is the tornado ``Application`` PTB built; tornado's public
-``Application.add_handlers`` then adds the routes. Those two private names are the only
-coupling (PTB 22, pinned ``<23``; ``tests/telegram/test_health.py`` fails if they change). If
-they are not found, the routes are missing, an error is logged, and ``--metrics-port`` still
-works.
+**Webhook mode**: the routes are served by the bot's own webhook server
+(:mod:`bot.telegram.webhook`), so one port serves Telegram and the probes; "fetching updates"
+is that server listening.
 
 **Polling mode** (or in addition, with ``--metrics-port`` in webhook mode): a small tornado
 server of its own (:class:`HealthServer`); tornado is installed by PTB's ``webhooks`` extra.
@@ -38,14 +32,12 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot import metrics
-from bot.telegram.ptb_private import webhook_tornado_app
 
 __all__ = [
     "PATHS",
     "Health",
     "HealthServer",
     "HealthServerError",
-    "attach_to_webhook_server",
     "check_metrics_port",
     "health_of",
     "health_routes",
@@ -86,6 +78,8 @@ class Health:
         self.probe_interval = probe_interval
         self.store_ready = store_ready  # default: the persistence's ready(), if it has one
         self.clock = clock  # must be time.monotonic's clock (bot.metrics records with it)
+        # webhook mode: whether the webhook server listens (else the Updater's running flag)
+        self.serving: Callable[[], bool] | None = None
         self._last_probe: float | None = None
         self._probe_lock: asyncio.Lock | None = None
 
@@ -110,8 +104,12 @@ class Health:
         return None
 
     def _serving(self) -> bool:
+        if not self.application.running:
+            return False
+        if self.serving is not None:
+            return bool(self.serving())
         updater = self.application.updater
-        return bool(self.application.running and updater is not None and updater.running)
+        return bool(updater is not None and updater.running)
 
     async def _store_problem(self) -> str | None:
         ready = self.store_ready or getattr(self.application.persistence, "ready", None)
@@ -213,26 +211,9 @@ def health_routes(health: Health) -> list[tuple[str, type[tornado.web.RequestHan
                                                                           strict=True)]
 
 
-def attach_to_webhook_server(application: Application, webhook_path: str) -> bool:
-    """Add the routes to PTB's running webhook server (see the module docstring). A route
-    whose path is the webhook's own is left out. False (and an error logged) if PTB's server
-    could not be found."""
-    web_app = webhook_tornado_app(application.updater)
-    if not isinstance(web_app, tornado.web.Application):
-        _log.error(
-            "Could not add /healthz, /readyz and /metrics to PTB's webhook server; "
-            "use --metrics-port for them"
-        )
-        return False
-    hook = "/" + webhook_path.strip("/")
-    routes = [route for route in health_routes(health_of(application)) if route[0] != hook]
-    web_app.add_handlers(r".*", routes)
-    return True
-
-
 class _QuietApplication(tornado.web.Application):
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        """No access log (PTB's webhook server does the same)."""
+        """No access log (the webhook server has none either)."""
 
 
 class HealthServer:

@@ -13,7 +13,9 @@ Telegram's tag set and balanced, callback_data at most 64 bytes, command menu sh
 arrival order, including those answered with an injected failure (see :meth:`FakeBotApi.fail_next`).
 
 Updates are queued with the ``*_update`` helpers (``text``, ``command``, ``press``, ``sticker``,
-``voice``, ``photo``, ``location``, ``edit``), which return the update id.
+``voice``, ``photo``, ``location``, ``edit``, ``old_poll``), which return the update id;
+``raw`` queues any JSON value as an update (junk included), delivered whatever
+``allowed_updates`` says.
 """
 
 from __future__ import annotations
@@ -217,6 +219,7 @@ class FakeBotApi:
         self.webhook: dict[str, Any] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
+        self._raw_ids: set[int] = set()  # updates queued by raw(): never filtered by kind
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = {}
         self._callback_ids = itertools.count(1)
@@ -365,6 +368,37 @@ class FakeBotApi:
         self._updates.append({"update_id": update_id, kind: payload})
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
+
+    def raw(self, content: Any) -> int:
+        """Queue ``content`` as the body of an update, as is (junk included): a dict gets the
+        next ``update_id`` unless it has one; anything else is wrapped as
+        ``{"update_id": N, "message": content}``."""
+        update_id = next(self._update_ids)
+        if isinstance(content, dict):
+            update = {"update_id": update_id, **content}
+        else:
+            update = {"update_id": update_id, "message": content}
+        self._raw_ids.add(update_id)
+        self._updates.append(update)
+        asyncio.get_running_loop().create_task(self._notify())
+        return update_id
+
+    def old_poll(self, chat_id: int, question: str = "Which day suits the group best?") -> int:
+        """A message carrying a poll as a Bot API server older than 9.6 sends it: its options
+        have no ``persistent_id``, which PTB 22.8 requires (``PollOption``)."""
+        self.user_texts.append(question)
+        poll = {
+            "id": "5123",
+            "question": question,
+            "options": [{"text": "Monday evening", "voter_count": 0},
+                        {"text": "Thursday morning", "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self.push("message", self._message(chat_id, None, "private", poll=poll))
 
     def take_update(self, update_id: int) -> dict[str, Any]:
         """Remove a queued update (to deliver it some other way, e.g. to a webhook)."""
@@ -614,7 +648,10 @@ class FakeBotApi:
         allowed = params.get("allowed_updates") or None
 
         def ready() -> list[dict[str, Any]]:
-            return [u for u in self._updates if not allowed or _update_kind(u) in allowed][:limit]
+            return [
+                u for u in self._updates
+                if not allowed or _update_kind(u) in allowed or u["update_id"] in self._raw_ids
+            ][:limit]
 
         if not ready() and timeout > 0:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -750,7 +787,7 @@ def _profile_text(params: dict[str, Any], name: str, limit: int) -> str:
 
 
 def _update_kind(update: dict[str, Any]) -> str:
-    return next(key for key in update if key != "update_id")
+    return next((key for key in update if key != "update_id"), "")
 
 
 def _decode_params(body: bytes) -> dict[str, Any]:

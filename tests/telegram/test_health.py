@@ -1,4 +1,4 @@
-"""/healthz, /readyz and /metrics: on PTB's webhook server, on the --metrics-port listener in
+"""/healthz, /readyz and /metrics: on the webhook server, on the --metrics-port listener in
 polling mode, and what the metrics may never contain (user ids, chat ids, text)."""
 
 from __future__ import annotations

@@ -7,13 +7,9 @@ import datetime as dt
 import inspect
 
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter, Updater
+from telegram.ext import AIORateLimiter
 
-from bot.telegram.ptb_private import (
-    RATE_LIMITER_HOOK,
-    retry_after_seconds,
-    webhook_tornado_app,
-)
+from bot.telegram.ptb_private import RATE_LIMITER_HOOK, retry_after_seconds
 from bot.telegram.rate_limit import UrgentFirstRateLimiter
 
 
@@ -29,12 +25,3 @@ def test_retry_after_keeps_its_private_timedelta():
     exc = RetryAfter(dt.timedelta(seconds=7))
     assert isinstance(getattr(exc, "_retry_after", None), dt.timedelta)
     assert retry_after_seconds(exc) == 7.0
-
-
-def test_the_webhook_server_is_reached_the_way_health_expects():
-    source = inspect.getsource(Updater)
-    assert "self._httpd" in source, "Updater._httpd is gone: /healthz could not be attached"
-    from telegram.ext._utils.webhookhandler import WebhookServer
-
-    assert "_http_server" in inspect.getsource(WebhookServer.__init__)
-    assert webhook_tornado_app(object()) is None  # no server: None, never an exception

@@ -1,4 +1,4 @@
-"""Webhook mode: PTB's webhook server, refusing requests without the right secret header."""
+"""Webhook mode: the bot's webhook server, refusing requests without the right secret header."""
 
 from __future__ import annotations
 
