@@ -77,7 +77,9 @@ class Core:
             model=(model := self._load_model(content.root)),
             alcohol=content.synonyms.alcohol_only,
             drug_words=content.synonyms.domain,
-            semantic=SemanticIndex(model.encoder, {i: d.examples for i, d in matchable.items()},
+            semantic=SemanticIndex(model.encoder,
+                                   {i: [*d.examples, *content.meaning.get(i, ())]
+                                    for i, d in matchable.items()},
                                    content.root / "intents" / CACHE_FILE),
         )
         self.classifier.parents = parents_of(content.intents)

@@ -33,7 +33,12 @@ from bot.content.models import (
 )
 from bot.content.phones import phone_problem
 from bot.content.placeholders import PLACEHOLDER, PLACEHOLDERS
-from bot.content.translations import LANGUAGES, TranslationFile, check_translation
+from bot.content.translations import (
+    LANGUAGES,
+    MeaningFile,
+    TranslationFile,
+    check_translation,
+)
 from bot.content.yaml_source import ContentError, SourceFile, load_yaml
 from bot.text.normalize import Normaliser, to_tokens
 
@@ -80,6 +85,33 @@ class Content:
     tuning: TuningFile | None = None  # always set by load_content
     # language -> its translation of responses.yaml (translations/<lang>.yaml); English is source
     translations: dict[str, TranslationFile] = dataclasses.field(default_factory=dict)
+    # intent -> examples in other languages (intents/meaning/<lang>.yaml), for meaning only
+    meaning: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+def _load_meaning(root: Path, intents: dict[str, IntentDef], broken: set[str],
+                  problems: list[str]) -> dict[str, list[str]]:
+    """Every ``intents/meaning/<lang>.yaml``: other-language examples by intent."""
+    found: dict[str, list[str]] = {}
+    folder = root / "intents" / "meaning"
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.yaml")):
+        source, parsed = _load(path, MeaningFile, problems)
+        if source is None or parsed is None:
+            continue
+        if parsed.language != path.stem or parsed.language not in LANGUAGES[1:]:
+            problems.append(f"{source.where(('language',))}: language {parsed.language!r} must "
+                            f"be the file's name and one of {', '.join(LANGUAGES[1:])}")
+            continue
+        for iid, examples in parsed.examples.items():
+            if iid not in intents:
+                if iid not in broken:
+                    problems.append(f"{source.where(('examples', iid))}: unknown intent {iid!r}")
+                continue
+            known = found.setdefault(iid, [])
+            known.extend(e for e in examples if e not in known)
+    return found
 
 
 def _load_translations(root: Path, english: ResponsesFile | None,
@@ -166,6 +198,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     y_src, synonyms = _load(root / "synonyms.yaml", SynonymsFile, problems)
     _, tuning = _load(root / "tuning.yaml", TuningFile, problems)
     translations = _load_translations(root, responses, problems)
+    meaning = _load_meaning(root, intents, broken, problems)
 
     if responses is not None and r_src is not None:
         _check_responses(responses, r_src, intents, intent_locs, problems, today, broken)
@@ -184,7 +217,7 @@ def load_content(root: Path | None = None, *, today: dt.date | None = None) -> C
     assert responses and crisis and safety and synonyms and r_src and c_src and s_src and y_src
     sources = {"responses": r_src, "crisis_lines": c_src, "safety": s_src, "synonyms": y_src}
     return Content(root, intents, intent_files, responses, crisis, safety, synonyms, sources,
-                   tuning=tuning, translations=translations)
+                   tuning=tuning, translations=translations, meaning=meaning)
 
 
 _ID_LINE = re.compile(r"^[ \t-]*id:[ \t]*['\"]?([a-z][a-z0-9_]*)", re.M)

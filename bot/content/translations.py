@@ -132,3 +132,13 @@ def check_translation(tr: TranslationFile, english: ResponsesFile,
             problems.append(f"{where(('followups', step))}: {lang}: follow-up step {step!r} "
                             f"is not in responses.yaml")
     return problems
+
+
+class MeaningFile(Strict):
+    """``intents/meaning/<lang>.yaml``: questions in another language, per intent, written
+    (not translated line by line) for meaning-based matching only; the word matcher never
+    reads them. Machine-drafted until a native speaker has reviewed them."""
+
+    language: NonEmpty
+    review: Review
+    examples: dict[IntentId, list[NonEmpty]] = Field(min_length=1)
