@@ -235,7 +235,11 @@ class Classifier:
                 and best - rival >= t.semantic_margin):
             return Classification("answer", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
-        if lexical.route == "fallback" and lang is not None and best >= t.semantic_clarify_min:
+        # the words of another language only confuse the English word matcher: its "did you
+        # mean" gives way to the meaning's
+        foreign_guess = lexical.route == "clarify" and lang not in (None, "en")
+        if ((lexical.route == "fallback" and lang is not None) or foreign_guess) \
+                and best >= t.semantic_clarify_min:
             return Classification("clarify", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
         return lexical
