@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from typing import Any, TypeVar
 
+from bot.store.outbox import OutboxRow, OutboxSQL
 from bot.store.state import UserState, columns, from_row
 
 _log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class UserStore(abc.ABC):
     async def close(self) -> None: ...
 
 
-class Backend(abc.ABC):
+class Backend(OutboxSQL, abc.ABC):
     """Synchronous SQL shared by both backends; always called on the store's worker thread."""
 
     kind: str
@@ -277,6 +278,43 @@ class ThreadedStore(UserStore):
 
     async def insert_missing(self, users: Mapping[int, UserState]) -> int:
         return await self._call(self._live().insert_missing, dict(users))
+
+    # -- the outbox (bot/store/outbox.py) ------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        """This store's lease owner name (one per process and store)."""
+        return self._claimant
+
+    async def outbox_add(self, rows: list[OutboxRow]) -> list[int]:
+        return await self._call(self._live().outbox_add, list(rows))
+
+    async def outbox_rows(self, chat_id: int) -> list[OutboxRow]:
+        return await self._call(self._live().outbox_rows, _check_user_id(chat_id))
+
+    async def outbox_chats(self, now: int) -> list[tuple[int, bool]]:
+        return await self._call(self._live().outbox_chats, self._claimant, now)
+
+    async def outbox_lease(self, chat_id: int, now: int, until: int) -> bool:
+        return await self._call(self._live().outbox_lease, chat_id, self._claimant, now, until)
+
+    async def outbox_release(self, chat_id: int | None = None) -> None:
+        await self._call(self._live().outbox_release, self._claimant, chat_id)
+
+    async def outbox_done(self, ids: list[int]) -> None:
+        await self._call(self._live().outbox_done, list(ids))
+
+    async def outbox_retry(self, rid: int, attempts: int, not_before: int) -> None:
+        await self._call(self._live().outbox_retry, rid, attempts, not_before)
+
+    async def outbox_doubt(self, reply_key: str) -> None:
+        await self._call(self._live().outbox_doubt, reply_key)
+
+    async def outbox_drop_chat(self, chat_id: int) -> int:
+        return await self._call(self._live().outbox_drop_chat, chat_id)
+
+    async def outbox_size(self) -> int:
+        return await self._call(self._live().outbox_size)
 
     def run_sync(self, fn: Callable[[Backend], T]) -> T:
         """Run ``fn(backend)`` on the worker thread and wait (start-up only, no event loop)."""

@@ -27,6 +27,7 @@ from bot.core import Core
 from bot.reply.model import Reply
 from bot.telegram.delivery import Delivery
 from bot.telegram.filters import without_bot_mention
+from bot.telegram.outbox import Outbox
 from bot.telegram.persistence import get_country, get_language
 
 SHELL_KEY = "recovery_bot_shell"
@@ -45,6 +46,7 @@ class Shell:
     sessions: OrderedDict[int, UserState] = field(default_factory=OrderedDict)
     _events: OrderedDict[int, Event] = field(default_factory=OrderedDict)
     clock: Callable[[], float] = time.monotonic  # the conversation's clock (tests set it)
+    outbox: Outbox | None = None  # the durable outbox (bot/telegram/outbox.py), once built
 
     def __post_init__(self) -> None:
         self.conversation = Conversation(self.core)
@@ -143,7 +145,12 @@ class Shell:
     async def send(
         self, context: CallbackContext[Any, Any, Any, Any], chat_id: int, *replies: Reply
     ) -> bool:
-        """Send replies in order; stop (False) if the chat turned out to be unreachable."""
+        """Send replies in order; False if the chat turned out to be unreachable.
+
+        With the outbox running the replies are stored first and this waits a few seconds at
+        most (``OutboxPolicy.send_wait``): True means delivered or still queued."""
+        if self.outbox is not None:
+            return await self.outbox.send(context.bot, chat_id, replies)
         for reply in replies:
             if not await self.delivery.send_reply(context.bot, chat_id, reply):
                 return False
