@@ -57,7 +57,7 @@ class UserStore(abc.ABC):
     async def delete(self, user_id: int) -> None: ...
 
     @abc.abstractmethod
-    async def all_users(self) -> dict[int, UserState]: ...
+    async def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]: ...
 
     @abc.abstractmethod
     async def run_once(self, job_key: str, due_at: datetime) -> bool:
@@ -120,7 +120,9 @@ class Backend(OutboxSQL, abc.ABC):
         sql = self._sql("DELETE FROM users WHERE user_id = ?")
         self._write("delete a user's state from", lambda cursor: cursor.execute(sql, (user_id,)))
 
-    def all_users(self) -> dict[int, UserState]:
+    def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]:
+        """Every stored user. A row holding a value the bot never writes raises StoreError,
+        or with ``skip_damaged`` is left out (and logged, counted, never shown)."""
         sql = f"SELECT user_id, {_column_list()} FROM users"
 
         def read(cursor: Any) -> list[tuple[Any, ...]]:
@@ -128,7 +130,19 @@ class Backend(OutboxSQL, abc.ABC):
             return cursor.fetchall()
 
         rows = self._read("read the users' state from", read)
-        return {self._user_id(row[0]): self._state(row[1:]) for row in rows}
+        if not skip_damaged:
+            return {self._user_id(row[0]): self._state(row[1:]) for row in rows}
+        users, damaged = {}, 0
+        for row in rows:
+            try:
+                users[self._user_id(row[0])] = self._state(row[1:])
+            except StoreError:
+                damaged += 1
+        if damaged:
+            _log.error("%s holds %d users' rows with values the bot never writes (changed by "
+                       "something else or damaged); those users start with no stored choices",
+                       self.location, damaged)
+        return users
 
     def insert_missing(self, users: Mapping[int, UserState]) -> int:
         """Store each user not stored yet (newer choices are kept); return how many were."""
@@ -264,8 +278,8 @@ class ThreadedStore(UserStore):
     async def delete(self, user_id: int) -> None:
         await self._call(self._live().delete, _check_user_id(user_id))
 
-    async def all_users(self) -> dict[int, UserState]:
-        return await self._call(self._live().all_users)
+    async def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]:
+        return await self._call(self._live().all_users, skip_damaged)
 
     async def run_once(self, job_key: str, due_at: datetime) -> bool:
         if not isinstance(job_key, str) or not 0 < len(job_key) <= MAX_JOB_KEY_LENGTH:

@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackContext
 
-from bot.conversation import Conversation, Event, EventKind, UserState
+from bot.conversation import Conversation, Event, EventKind, Outcome, UserState
 from bot.core import Core
 from bot.reply.model import Reply
 from bot.telegram.delivery import Delivery
@@ -119,6 +119,27 @@ class Shell:
         base = session or UserState()
         return dataclasses.replace(base, country=country, language=chosen,
                                    client_language=client)
+
+    def emergency_outcome(self, event: Event) -> Outcome:
+        """The reply to an urgent event with nothing known about the user: the no-country
+        reply in the message's language, else the English one. Never raises for a message
+        the safety check marked urgent."""
+        try:
+            return self.conversation.handle(event, UserState(), self.now())
+        except Exception as exc:
+            _log.error("The no-country emergency reply failed too (%s); sending the English "
+                       "one", type(exc).__name__)
+        c = event.classification
+        crisis = (c is not None and c.route == "crisis") or event.text.startswith(
+            ("intent:suicide", "suicide")) or event.command == "crisis"
+        lang = c.language if c is not None and c.language else "en"
+        topic = "suicide" if crisis else "overdose"
+        for language in (lang, "en"):
+            try:
+                return Outcome((self.core.topic(topic, None, language),), UserState())
+            except Exception:  # the English one is next
+                continue
+        return Outcome((self.core.catalogue.topics[(topic, None, "en")],), UserState())
 
     def remember(self, update: Update, state: UserState) -> None:
         user = update.effective_user
