@@ -55,6 +55,6 @@ async def test_a_429_for_one_chat_pauses_that_chat_only(api, core, bot):
     await api.wait_for_sent(C, len(answer.messages))
     await api.wait_for_sent(A, len(answer.messages))
     first_c = api.sent_to(C)[0]
-    first_a_after = [c for c in api.sent_to(A) if c.seq > limited.seq][0]
+    first_a_after = next(c for c in api.sent_to(A) if c.seq > limited.seq)
     assert first_a_after.at - limited.at >= RETRY_AFTER  # A waited out its pause
     assert first_c.seq < first_a_after.seq  # C was not held up by A's pause
