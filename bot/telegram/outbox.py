@@ -331,13 +331,13 @@ class Outbox:
             return
         outcome = await self._send_one(row, text, inline_keyboard(buttons))
         if outcome == "sent" or outcome == "refused":
-            await store.outbox_done([row.id])
-            self._settle([row.id], True)
             if outcome == "sent":
-                if row.urgent and row.part == 0:
+                if row.route in URGENT_ROUTES and row.part == 0:
                     metrics.emergency_answered(row.route)
                 if row.part == row.parts - 1:
                     metrics.reply_sent(row.route)
+            await store.outbox_done([row.id])
+            self._settle([row.id], True)
         elif outcome == "unreachable":
             ids = [r.id for r in rows]
             await store.outbox_drop_chat(row.chat_id)
