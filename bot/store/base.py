@@ -315,6 +315,9 @@ class ThreadedStore(UserStore):
     async def outbox_release(self, chat_id: int | None = None) -> None:
         await self._call(self._live().outbox_release, self._claimant, chat_id)
 
+    async def outbox_clear_leases(self) -> None:
+        await self._call(self._live().outbox_clear_leases)
+
     async def outbox_done(self, ids: list[int]) -> None:
         await self._call(self._live().outbox_done, list(ids))
 

@@ -148,6 +148,11 @@ class OutboxSQL:
         sql = self._sql(sql)
         self._write("release a chat's outbox in", lambda cursor: cursor.execute(sql, args))
 
+    def outbox_clear_leases(self) -> None:
+        """Forget every lease (SQLite at start-up: only this process uses the file)."""
+        self._write("clear the outbox leases of",
+                    lambda cursor: cursor.execute("DELETE FROM outbox_leases"))
+
     def outbox_done(self, ids: Sequence[int]) -> None:
         sql = self._sql("DELETE FROM outbox WHERE id = ?")
 

@@ -126,6 +126,11 @@ class Outbox:
     async def start(self) -> None:
         if self.store is None or self._running:
             return
+        if not self.store.shared:  # SQLite: a lease left by a killed run is this bot's own
+            try:
+                await self.store.outbox_clear_leases()
+            except StoreError as exc:
+                _log.warning("Could not clear the outbox leases: %s", exc)
         self._running = True
         self._scanner = asyncio.create_task(self._scan_forever(), name="outbox-scan")
 
