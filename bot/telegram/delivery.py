@@ -1,4 +1,7 @@
-"""Sending a core Reply to a chat: in order, as Telegram HTML, retried on network trouble.
+"""Sending a core Reply to a chat directly: in order, as Telegram HTML, retried in memory.
+
+Replies normally go through the durable outbox (bot/telegram/outbox.py); this direct path is
+for a reply the outbox cannot take (the store is down or slow, or a text it cannot name).
 
 - ``reply.messages`` go out one by one; the buttons go under the last one.
 - Rate limits (429 RetryAfter) are waited out by PTB's AIORateLimiter; if it gives up, the

@@ -7,9 +7,9 @@ How a reply travels::
     never its text) -> store.outbox_add (one transaction) -> the chat's sender -> Telegram
     -> store.outbox_done
 
-- **Order.** One sender per chat sends its rows one at a time: the rows of an emergency reply
-  (overdose, crisis) first, then the rest in the order they were queued, so message 1 always
-  arrives before 2 and 3. Chats are independent of each other.
+- **Order.** One sender per chat sends its rows one at a time: the rows of a send with an
+  emergency reply (overdose, crisis) in it first, then the rest in the order they were queued,
+  so message 1 always arrives before 2 and 3. Chats are independent of each other.
 - **Retries.** A send that fails (5xx, refused connection, timeout) is retried with
   exponential backoff (:class:`OutboxPolicy`), through outages of any length and restarts
   (the rows are in the store; the next start resumes them). An emergency message is retried
