@@ -113,6 +113,23 @@ class Delivery:
         finally:
             URGENT_SEND.reset(token)
 
+    async def send_once(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
+    ) -> Message | None:
+        """One try at one message (the outbox's fast path when the store is slow)."""
+        token = URGENT_SEND.set(urgent)
+        try:
+            return await self._send_text(bot, chat_id, text, markup=markup, urgent=urgent,
+                                         policy=RetryPolicy(1, 0.0, 0.0))
+        finally:
+            URGENT_SEND.reset(token)
+
     async def _send_text(
         self,
         bot: Bot,
@@ -121,8 +138,10 @@ class Delivery:
         *,
         markup: InlineKeyboardMarkup | None,
         urgent: bool,
+        policy: RetryPolicy | None = None,
     ) -> Message | None:
-        policy = self.policy.urgent if urgent else self.policy.normal
+        if policy is None:
+            policy = self.policy.urgent if urgent else self.policy.normal
         parse_mode: str | None = ParseMode.HTML
         for attempt in range(1, policy.attempts + 1):
             try:

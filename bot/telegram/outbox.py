@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -60,7 +61,7 @@ from bot.content.html_format import html_to_text
 from bot.reply.model import Reply
 from bot.store.base import StoreError, ThreadedStore
 from bot.store.outbox import OutboxRow
-from bot.telegram.delivery import NO_PREVIEW, URGENT_ROUTES, Delivery
+from bot.telegram.delivery import NO_PREVIEW, URGENT_ROUTES, ChatUnreachable, Delivery
 from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.outbox_codec import ReplyCodec, UnknownReference
 from bot.telegram.ptb_private import retry_after_seconds
@@ -114,6 +115,7 @@ class Outbox:
         self._senders: dict[int, _Sender] = {}
         self._waiters: dict[int, asyncio.Future[bool]] = {}
         self._skip: set[int] = set()  # rows already sent directly (their write was late)
+        self._held: set[str] = set()  # replies whose first message may be going directly
         self._scanner: asyncio.Task[None] | None = None
         self._wake_scan = asyncio.Event()
         self._running = False
@@ -186,23 +188,55 @@ class Outbox:
             metrics.outbox_direct("unstorable")
             return await self._send_directly(bot, chat_id, replies, None)
         urgent = any(r.urgent for r in rows)
+        key = rows[0].reply_key
+        if urgent:
+            self._held.add(key)  # not sent by the outbox until we know what went directly
         write = asyncio.ensure_future(self.store.outbox_add(rows))
         try:
             timeout = self.policy.urgent_write_timeout if urgent else None
             ids = await asyncio.wait_for(asyncio.shield(write), timeout)
         except StoreError as exc:
+            self._held.discard(key)
             metrics.outbox_direct("store_error")
             return await self._send_directly(bot, chat_id, replies, str(exc))
         except TimeoutError:
+            # The store is slow: the emergency number goes out now (one try), the rest once
+            # the rows are written, through the outbox (so an outage cannot lose them).
             metrics.outbox_direct("store_slow")
-            write.add_done_callback(self._skip_late_rows)
-            return await self._send_directly(bot, chat_id, replies, "the store is slow")
+            _log.warning("The outbox write is slow; sending the emergency message directly")
+            sent = await self._send_first_directly(bot, chat_id, replies[0])
+            try:
+                ids = await write
+            except StoreError as exc:
+                self._held.discard(key)
+                first = replies[0]
+                rest = [dataclasses.replace(first, messages=first.messages[1:])] if sent \
+                    else [first]
+                return await self._send_directly(bot, chat_id, [*rest, *replies[1:]], str(exc))
+            if sent:
+                self._skip.add(ids[0])
+        finally:
+            if not write.done():
+                write.cancel()
+        self._held.discard(key)
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in ids]
         self._waiters.update(zip(ids, futures, strict=True))
         self._wake(chat_id)
         done, _ = await asyncio.wait(futures, timeout=self.policy.send_wait)
         return all(f.result() for f in done)
+
+    async def _send_first_directly(self, bot: Bot, chat_id: int, reply: Reply) -> bool:
+        """One try at the first message of ``reply``; True if Telegram confirmed it."""
+        markup = inline_keyboard(reply.buttons) if len(reply.messages) == 1 else None
+        try:
+            message = await self.delivery.send_once(bot, chat_id, reply.messages[0],
+                                                    markup=markup, urgent=True)
+        except ChatUnreachable:
+            return False
+        if message is not None:
+            metrics.emergency_answered(reply.route)
+        return message is not None
 
     def _rows(self, chat_id: int, replies: Sequence[Reply]) -> list[OutboxRow] | None:
         now = self._now_us()
@@ -230,10 +264,6 @@ class Outbox:
             if not await self.delivery.send_reply(bot, chat_id, reply):
                 return False
         return True
-
-    def _skip_late_rows(self, write: asyncio.Future[list[int]]) -> None:
-        if not write.cancelled() and write.exception() is None:
-            self._skip.update(write.result())
 
     def _wake(self, chat_id: int) -> None:
         sender = self._senders.get(chat_id)
@@ -289,6 +319,9 @@ class Outbox:
                         await store.outbox_release(chat_id)
                     return
                 row = rows[0]
+                if row.reply_key in self._held:  # its first message may be going directly
+                    await self._pause(me, 0.05)
+                    continue
                 wait = (row.not_before - now) / MICRO
                 if wait > 0:
                     await self._pause(me, min(wait, self.policy.lease / 3))

@@ -162,3 +162,33 @@ async def test_a_failing_language_lookup_still_gets_an_overdose_reply(api, core,
     sent = await send_and_wait(api, CHAT, lambda: api.text(CHAT, SPANISH_OVERDOSE),
                                len(expected.messages))
     assert sent[0].text == expected.messages[0]
+
+
+async def test_a_slow_store_during_an_outage_loses_nothing_of_the_emergency(
+    api, core, bot, monkeypatch
+):
+    store = shell_of(bot).outbox.store
+    real_add = store.outbox_add
+    written = asyncio.Event()
+
+    async def slow(rows):
+        await asyncio.sleep(1.5)
+        ids = await real_add(rows)
+        written.set()
+        return ids
+
+    monkeypatch.setattr(store, "outbox_add", slow)
+    await api.start_outage("5xx", methods=("sendMessage",))
+    expected = core.handle(OVERDOSE_TEXT, None)
+    api.text(CHAT, OVERDOSE_TEXT)
+    await asyncio.wait_for(written.wait(), 10)  # the direct try failed; the rows are stored
+    await api.wait_for(lambda a: any(c.outcome == "outage" for c in a.calls_of("sendMessage")))
+    await api.end_outage()
+    await api.wait_for_sent(CHAT, len(expected.messages))
+
+    async def drained() -> None:
+        while await store.outbox_size():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(drained(), 10)
+    assert texts(api.sent_to(CHAT)) == list(expected.messages)
