@@ -53,6 +53,9 @@ __all__ = [
     "last_telegram_success",
     "message_handled",
     "message_sent",
+    "outbox_assumed_delivered",
+    "outbox_direct",
+    "outbox_dropped",
     "rate_limit_wait",
     "reply_finished",
     "reply_sent",
@@ -169,6 +172,23 @@ WEBHOOK_REFUSED = Counter(
     f"{PREFIX}_webhook_refused",
     "Webhook requests refused before their body was read, by reason.",
     ("reason",),
+    registry=REGISTRY,
+)
+OUTBOX_DROPPED = Counter(
+    f"{PREFIX}_outbox_dropped",
+    "Queued messages dropped after their retry window (10 min ordinary, 30 min urgent), by route.",
+    ("route",),
+    registry=REGISTRY,
+)
+OUTBOX_DIRECT = Counter(
+    f"{PREFIX}_outbox_direct",
+    "Replies sent directly, without the outbox, by reason (store_error, store_slow, unstorable).",
+    ("reason",),
+    registry=REGISTRY,
+)
+OUTBOX_ASSUMED_DELIVERED = Counter(
+    f"{PREFIX}_outbox_assumed_delivered",
+    "Messages whose answer timed out after their reply's one resend, counted as delivered.",
     registry=REGISTRY,
 )
 TELEGRAM_LAST_SUCCESS = Gauge(
@@ -318,6 +338,19 @@ def send_failure(kind: str, urgent: bool = False) -> None:
 def emergency_answered(route: str) -> None:
     if route in URGENT_ROUTES:
         EMERGENCIES_ANSWERED.labels(route).inc()
+
+
+def outbox_dropped(route: str | None) -> None:
+    OUTBOX_DROPPED.labels(route_label(route)).inc()
+
+
+def outbox_direct(reason: str) -> None:
+    known = ("store_error", "store_slow", "unstorable")
+    OUTBOX_DIRECT.labels(reason if reason in known else OTHER).inc()
+
+
+def outbox_assumed_delivered() -> None:
+    OUTBOX_ASSUMED_DELIVERED.inc()
 
 
 def rate_limit_wait(seconds: float) -> None:

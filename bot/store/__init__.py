@@ -1,4 +1,5 @@
-"""The state store: what the bot keeps per user (a country, a language), nothing else.
+"""The state store: what the bot keeps per user (a country, a language), and the outbox of
+replies waiting for Telegram (references to vetted content, never text); nothing else.
 
 ::
 
@@ -7,8 +8,9 @@
     await store.get(user_id) -> UserState | None
     await store.put(user_id, UserState(country="GB"))  # an empty UserState deletes
     await store.delete(user_id)
-    await store.all_users() -> dict[int, UserState]
+    await store.all_users() -> dict[int, UserState]  # skip_damaged=True: leave bad rows out
     await store.run_once("daily-digest", due_at) -> bool  # True for exactly one caller
+    await store.outbox_add(rows) -> ids   # and outbox_rows, outbox_lease, ...: bot/store/outbox.py
     store.schema_version; await store.close()
 
 Every failure is a :class:`StoreError` whose message is one line saying what is wrong and

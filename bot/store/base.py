@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from typing import Any, TypeVar
 
+from bot.store.outbox import OutboxRow, OutboxSQL
 from bot.store.state import UserState, columns, from_row
 
 _log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class UserStore(abc.ABC):
     async def delete(self, user_id: int) -> None: ...
 
     @abc.abstractmethod
-    async def all_users(self) -> dict[int, UserState]: ...
+    async def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]: ...
 
     @abc.abstractmethod
     async def run_once(self, job_key: str, due_at: datetime) -> bool:
@@ -69,7 +70,7 @@ class UserStore(abc.ABC):
     async def close(self) -> None: ...
 
 
-class Backend(abc.ABC):
+class Backend(OutboxSQL, abc.ABC):
     """Synchronous SQL shared by both backends; always called on the store's worker thread."""
 
     kind: str
@@ -119,7 +120,9 @@ class Backend(abc.ABC):
         sql = self._sql("DELETE FROM users WHERE user_id = ?")
         self._write("delete a user's state from", lambda cursor: cursor.execute(sql, (user_id,)))
 
-    def all_users(self) -> dict[int, UserState]:
+    def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]:
+        """Every stored user. A row holding a value the bot never writes raises StoreError,
+        or with ``skip_damaged`` is left out (and logged, counted, never shown)."""
         sql = f"SELECT user_id, {_column_list()} FROM users"
 
         def read(cursor: Any) -> list[tuple[Any, ...]]:
@@ -127,7 +130,19 @@ class Backend(abc.ABC):
             return cursor.fetchall()
 
         rows = self._read("read the users' state from", read)
-        return {self._user_id(row[0]): self._state(row[1:]) for row in rows}
+        if not skip_damaged:
+            return {self._user_id(row[0]): self._state(row[1:]) for row in rows}
+        users, damaged = {}, 0
+        for row in rows:
+            try:
+                users[self._user_id(row[0])] = self._state(row[1:])
+            except StoreError:
+                damaged += 1
+        if damaged:
+            _log.error("%s holds %d users' rows with values the bot never writes (changed by "
+                       "something else or damaged); those users start with no stored choices",
+                       self.location, damaged)
+        return users
 
     def insert_missing(self, users: Mapping[int, UserState]) -> int:
         """Store each user not stored yet (newer choices are kept); return how many were."""
@@ -263,8 +278,8 @@ class ThreadedStore(UserStore):
     async def delete(self, user_id: int) -> None:
         await self._call(self._live().delete, _check_user_id(user_id))
 
-    async def all_users(self) -> dict[int, UserState]:
-        return await self._call(self._live().all_users)
+    async def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]:
+        return await self._call(self._live().all_users, skip_damaged)
 
     async def run_once(self, job_key: str, due_at: datetime) -> bool:
         if not isinstance(job_key, str) or not 0 < len(job_key) <= MAX_JOB_KEY_LENGTH:
@@ -277,6 +292,46 @@ class ThreadedStore(UserStore):
 
     async def insert_missing(self, users: Mapping[int, UserState]) -> int:
         return await self._call(self._live().insert_missing, dict(users))
+
+    # -- the outbox (bot/store/outbox.py) ------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        """This store's lease owner name (one per process and store)."""
+        return self._claimant
+
+    async def outbox_add(self, rows: list[OutboxRow]) -> list[int]:
+        return await self._call(self._live().outbox_add, list(rows))
+
+    async def outbox_rows(self, chat_id: int) -> list[OutboxRow]:
+        return await self._call(self._live().outbox_rows, _check_user_id(chat_id))
+
+    async def outbox_chats(self, now: int) -> list[tuple[int, bool]]:
+        return await self._call(self._live().outbox_chats, self._claimant, now)
+
+    async def outbox_lease(self, chat_id: int, now: int, until: int) -> bool:
+        return await self._call(self._live().outbox_lease, chat_id, self._claimant, now, until)
+
+    async def outbox_release(self, chat_id: int | None = None) -> None:
+        await self._call(self._live().outbox_release, self._claimant, chat_id)
+
+    async def outbox_clear_leases(self) -> None:
+        await self._call(self._live().outbox_clear_leases)
+
+    async def outbox_done(self, ids: list[int]) -> None:
+        await self._call(self._live().outbox_done, list(ids))
+
+    async def outbox_retry(self, rid: int, attempts: int, not_before: int) -> None:
+        await self._call(self._live().outbox_retry, rid, attempts, not_before)
+
+    async def outbox_doubt(self, reply_key: str) -> None:
+        await self._call(self._live().outbox_doubt, reply_key)
+
+    async def outbox_drop_chat(self, chat_id: int) -> int:
+        return await self._call(self._live().outbox_drop_chat, chat_id)
+
+    async def outbox_size(self) -> int:
+        return await self._call(self._live().outbox_size)
 
     def run_sync(self, fn: Callable[[Backend], T]) -> T:
         """Run ``fn(backend)`` on the worker thread and wait (start-up only, no event loop)."""

@@ -28,6 +28,31 @@ BOOTSTRAP = (
 )
 
 
+# The outbox (bot/store/outbox.py): one row per message to send. ``message`` and ``buttons``
+# are references into the vetted content (a topic id, country, language and step), never text.
+OUTBOX_COLUMNS = (
+    "chat_id BIGINT NOT NULL, "
+    "urgent BOOLEAN NOT NULL, "
+    "route TEXT NOT NULL, "
+    "reply_key TEXT NOT NULL, "
+    "part INTEGER NOT NULL, "
+    "parts INTEGER NOT NULL, "
+    "message TEXT NOT NULL, "
+    "buttons TEXT NOT NULL, "
+    "created_at BIGINT NOT NULL, "
+    "not_before BIGINT NOT NULL, "
+    "attempts INTEGER NOT NULL, "
+    "doubtful BOOLEAN NOT NULL"
+)
+OUTBOX_INDEX = "CREATE INDEX outbox_by_chat ON outbox (chat_id, id)"
+OUTBOX_LEASES = (
+    "CREATE TABLE outbox_leases ("
+    "chat_id BIGINT PRIMARY KEY, "
+    "owner TEXT NOT NULL, "
+    "expires_at BIGINT NOT NULL)"
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -57,6 +82,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "claimed_at BIGINT NOT NULL, "
             "claimed_by TEXT NOT NULL, "
             "PRIMARY KEY (job_key, due_at))",
+        ),
+    ),
+    Migration(
+        3,
+        "outbox: replies waiting for Telegram (what each message is, never its text); "
+        "outbox_leases: which process sends a chat's outbox",
+        (),
+        sqlite=(
+            "CREATE TABLE outbox ("
+            "id INTEGER PRIMARY KEY, " + OUTBOX_COLUMNS + ")",
+            OUTBOX_INDEX,
+            OUTBOX_LEASES,
+        ),
+        postgresql=(
+            "CREATE TABLE outbox ("
+            "id BIGSERIAL PRIMARY KEY, " + OUTBOX_COLUMNS + ")",
+            OUTBOX_INDEX,
+            OUTBOX_LEASES,
         ),
     ),
 )

@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ from bot.telegram.health import (
     serving_health,
 )
 from bot.telegram.logging_setup import configure_logging, install_log_protection, register_secret
-from bot.telegram.persistence import StoreError, build_persistence
+from bot.telegram.outbox import Outbox, OutboxPolicy
+from bot.telegram.outbox_codec import ReplyCodec
+from bot.telegram.persistence import StoreError, StorePersistence, build_persistence
 from bot.telegram.profile import install_profile, load_profile, publish_profile
 from bot.telegram.rate_limit import UrgentFirstRateLimiter
 from bot.telegram.shell import Shell, install_shell, shell_of
@@ -66,6 +69,7 @@ __all__ = ["ALLOWED_UPDATES", "build_application", "run", "serve"]
 ALLOWED_UPDATES = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
 RATE_LIMIT_RETRIES = 5  # AIORateLimiter: how often one request waits out a 429 RetryAfter
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait
+READ_TIMEOUT = 15.0  # seconds to wait for Telegram's answer to a request
 BOOTSTRAP_RETRIES = 3
 
 _log = logging.getLogger(__name__)
@@ -79,14 +83,21 @@ def build_application(
     *,
     delivery_policy: DeliveryPolicy | None = None,
     database_url: str | None = None,
+    outbox_policy: OutboxPolicy | None = None,
+    outbox_clock: Callable[[], float] | None = None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> Application:  # type: ignore[type-arg]
-    """The fully wired Application: handlers, error handler, persistence, rate limiter and
-    per-chat concurrency. Nothing is contacted until it is initialized."""
+    """The fully wired Application: handlers, error handler, persistence, rate limiter,
+    per-chat concurrency and the outbox (started by :func:`serve`). Nothing is contacted until
+    it is initialized. ``outbox_clock`` (wall-clock seconds) and ``read_timeout`` are for
+    tests."""
     install_log_protection()
     register_secret(token)
     if state_dir is None:
         state_dir = read_state_dir(os.environ)
     shell = Shell(core, Delivery(delivery_policy))
+    shell.outbox = Outbox(ReplyCodec(shell.conversation), shell.delivery, outbox_policy,
+                          outbox_clock or time.time)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -94,8 +105,8 @@ def build_application(
         .rate_limiter(UrgentFirstRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(timing_arrivals(shell.is_urgent)))
         .connect_timeout(10)
-        .read_timeout(15)
-        .write_timeout(15)
+        .read_timeout(read_timeout)
+        .write_timeout(read_timeout)
         .get_updates_request(
             TolerantUpdatesRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 10)
         )
@@ -142,6 +153,12 @@ async def serve(
         await register_commands(application)
         await publish_profile(application)  # description and short description
         await application.start()
+        outbox = shell_of(application).outbox
+        if outbox is not None:
+            persistence = application.persistence
+            outbox.attach(persistence.store if isinstance(persistence, StorePersistence)
+                          else None, application.bot)
+            await outbox.start()  # resumes what an earlier run left queued
         try:
             if webhook is None:
                 await application.updater.start_polling(
@@ -162,7 +179,9 @@ async def serve(
                 await server.stop()  # in-flight updates finish first
             if application.updater.running:
                 await application.updater.stop()
-            await application.stop()
+            await application.stop()  # running handlers finish (each waits a moment at most)
+            if outbox is not None:
+                await outbox.stop()  # a few seconds to drain; the rest waits in the store
 
 
 def run(

@@ -1,4 +1,7 @@
-"""Sending a core Reply to a chat: in order, as Telegram HTML, retried on network trouble.
+"""Sending a core Reply to a chat directly: in order, as Telegram HTML, retried in memory.
+
+Replies normally go through the durable outbox (bot/telegram/outbox.py); this direct path is
+for a reply the outbox cannot take (the store is down or slow, or a text it cannot name).
 
 - ``reply.messages`` go out one by one; the buttons go under the last one.
 - Rate limits (429 RetryAfter) are waited out by PTB's AIORateLimiter; if it gives up, the
@@ -110,6 +113,23 @@ class Delivery:
         finally:
             URGENT_SEND.reset(token)
 
+    async def send_once(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
+    ) -> Message | None:
+        """One try at one message (the outbox's fast path when the store is slow)."""
+        token = URGENT_SEND.set(urgent)
+        try:
+            return await self._send_text(bot, chat_id, text, markup=markup, urgent=urgent,
+                                         policy=RetryPolicy(1, 0.0, 0.0))
+        finally:
+            URGENT_SEND.reset(token)
+
     async def _send_text(
         self,
         bot: Bot,
@@ -118,8 +138,10 @@ class Delivery:
         *,
         markup: InlineKeyboardMarkup | None,
         urgent: bool,
+        policy: RetryPolicy | None = None,
     ) -> Message | None:
-        policy = self.policy.urgent if urgent else self.policy.normal
+        if policy is None:
+            policy = self.policy.urgent if urgent else self.policy.normal
         parse_mode: str | None = ParseMode.HTML
         for attempt in range(1, policy.attempts + 1):
             try:

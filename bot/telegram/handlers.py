@@ -1,7 +1,9 @@
 """The handlers: every update becomes one conversation event; the Outcome is sent.
 
 The emergency message of an overdose or crisis reply is always the first request sent for that
-update: nothing (callback answer, keyboard edit, storage) comes before it. Other replies are
+update: nothing (callback answer, keyboard edit, storage) comes before it. If reading the user's
+state or building their reply raises, an emergency still gets the no-country reply in the
+message's language (:meth:`Shell.emergency_outcome`). Other replies are
 sent after their effects (a chosen country is saved before it is confirmed).
 """
 
@@ -66,8 +68,16 @@ async def on_update(update: Update, context: Context) -> None:
             await _answer(query)
         return
     started = time.perf_counter()
-    state = shell.state(context, update)
-    outcome = shell.conversation.handle(event, state, shell.now())
+    try:
+        state = shell.state(context, update)
+        outcome = shell.conversation.handle(event, state, shell.now())
+    except Exception as exc:
+        if not event.urgent:
+            raise  # the error handler says sorry
+        # an emergency never depends on the stored state or the country lookup
+        _log.error("Answering an emergency without the user's stored state (%s)",
+                   type(exc).__name__)
+        outcome = shell.emergency_outcome(event)
     metrics.message_handled(outcome.replies[0].route if outcome.replies else None,
                             outcome.state.reply_language, time.perf_counter() - started,
                             update.update_id)

@@ -92,7 +92,8 @@ class StorePersistence(BasePersistence[UserData, UserData, UserData]):
     # -- user_data ----------------------------------------------------------------------------
 
     async def get_user_data(self) -> dict[int, UserData]:
-        users = await self.store.all_users()
+        # a damaged row costs that user their stored choices, never the bot's start
+        users = await self.store.all_users(skip_damaged=True)
         self._stored = dict(users)
         return {user_id: state.as_dict() for user_id, state in users.items()}
 

@@ -22,11 +22,12 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackContext
 
-from bot.conversation import Conversation, Event, EventKind, UserState
+from bot.conversation import Conversation, Event, EventKind, Outcome, UserState
 from bot.core import Core
 from bot.reply.model import Reply
 from bot.telegram.delivery import Delivery
 from bot.telegram.filters import without_bot_mention
+from bot.telegram.outbox import Outbox
 from bot.telegram.persistence import get_country, get_language
 
 SHELL_KEY = "recovery_bot_shell"
@@ -45,6 +46,7 @@ class Shell:
     sessions: OrderedDict[int, UserState] = field(default_factory=OrderedDict)
     _events: OrderedDict[int, Event] = field(default_factory=OrderedDict)
     clock: Callable[[], float] = time.monotonic  # the conversation's clock (tests set it)
+    outbox: Outbox | None = None  # the durable outbox (bot/telegram/outbox.py), once built
 
     def __post_init__(self) -> None:
         self.conversation = Conversation(self.core)
@@ -118,6 +120,27 @@ class Shell:
         return dataclasses.replace(base, country=country, language=chosen,
                                    client_language=client)
 
+    def emergency_outcome(self, event: Event) -> Outcome:
+        """The reply to an urgent event with nothing known about the user: the no-country
+        reply in the message's language, else the English one. Never raises for a message
+        the safety check marked urgent."""
+        try:
+            return self.conversation.handle(event, UserState(), self.now())
+        except Exception as exc:
+            _log.error("The no-country emergency reply failed too (%s); sending the English "
+                       "one", type(exc).__name__)
+        c = event.classification
+        crisis = (c is not None and c.route == "crisis") or event.text.startswith(
+            ("intent:suicide", "suicide")) or event.command == "crisis"
+        lang = c.language if c is not None and c.language else "en"
+        topic = "suicide" if crisis else "overdose"
+        for language in (lang, "en"):
+            try:
+                return Outcome((self.core.topic(topic, None, language),), UserState())
+            except Exception:  # the English one is next
+                continue
+        return Outcome((self.core.catalogue.topics[(topic, None, "en")],), UserState())
+
     def remember(self, update: Update, state: UserState) -> None:
         user = update.effective_user
         if user is None:
@@ -143,7 +166,12 @@ class Shell:
     async def send(
         self, context: CallbackContext[Any, Any, Any, Any], chat_id: int, *replies: Reply
     ) -> bool:
-        """Send replies in order; stop (False) if the chat turned out to be unreachable."""
+        """Send replies in order; False if the chat turned out to be unreachable.
+
+        With the outbox running the replies are stored first and this waits a few seconds at
+        most (``OutboxPolicy.send_wait``): True means delivered or still queued."""
+        if self.outbox is not None:
+            return await self.outbox.send(context.bot, chat_id, replies)
         for reply in replies:
             if not await self.delivery.send_reply(context.bot, chat_id, reply):
                 return False

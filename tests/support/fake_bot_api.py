@@ -12,6 +12,11 @@ Telegram's tag set and balanced, callback_data at most 64 bytes, command menu sh
 ``400`` like Telegram when they fail. Every request is recorded in :attr:`FakeBotApi.calls`, in
 arrival order, including those answered with an injected failure (see :meth:`FakeBotApi.fail_next`).
 
+Outages: :meth:`FakeBotApi.start_outage` makes every method (or only some) answer ``502``, or
+closes the listening socket so connections are refused, until :meth:`FakeBotApi.end_outage`.
+:meth:`FakeBotApi.answer_late` carries a call out (a message counts as delivered) but answers
+only after a delay: past the client's read timeout, the client cannot know it arrived.
+
 Updates are queued with the ``*_update`` helpers (``text``, ``command``, ``press``, ``sticker``,
 ``voice``, ``photo``, ``location``, ``edit``, ``old_poll``), which return the update id;
 ``raw`` queues any JSON value as an update (junk included), delivered whatever
@@ -226,6 +231,9 @@ class FakeBotApi:
         self._chats: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, list[Failure]] = {}
         self._holds: dict[str, list[tuple[Callable[[dict[str, Any]], bool], asyncio.Event]]] = {}
+        self._outage: str | None = None  # "5xx" or "refuse"
+        self._outage_methods: frozenset[str] | None = None  # None: every method
+        self._late: dict[str, float] = {}  # method -> seconds to wait before answering
         self.user_texts: list[str] = []  # every text/caption users "wrote", for log checks
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -242,7 +250,9 @@ class FakeBotApi:
         await self.stop()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve_connection, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(
+            self._serve_connection, "127.0.0.1", self.port, reuse_address=True
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -279,6 +289,26 @@ class FakeBotApi:
         release = asyncio.Event()
         self._holds.setdefault(method, []).append((when, release))
         return release
+
+    async def start_outage(self, kind: str = "5xx", methods: tuple[str, ...] | None = None) -> None:
+        """Until :meth:`end_outage`: ``"5xx"`` answers 502 to every call of ``methods`` (default
+        every method); ``"refuse"`` closes the server, so connections are refused."""
+        self._outage = kind
+        self._outage_methods = frozenset(methods) if methods is not None else None
+        if kind == "refuse":
+            await self.stop()
+
+    async def end_outage(self) -> None:
+        kind, self._outage, self._outage_methods = self._outage, None, None
+        if kind == "refuse":
+            await self.start()  # the same port again
+
+    def answer_late(self, seconds: float, method: str = "sendMessage") -> None:
+        """Carry out every call of ``method`` at once but answer ``seconds`` later (0: on time)."""
+        if seconds > 0:
+            self._late[method] = seconds
+        else:
+            self._late.pop(method, None)
 
     def pending_failures(self, method: str) -> int:
         return len(self._failures.get(method, []))
@@ -559,6 +589,11 @@ class FakeBotApi:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
             await self._wait_if_held(method, params)
+            if self._outage == "5xx" and (
+                self._outage_methods is None or method in self._outage_methods
+            ):
+                call.outcome = "outage"
+                raise ApiError(502, "Bad Gateway")
             failures = self._failures.get(method)
             if failures:
                 failure = failures.pop(0)
@@ -571,6 +606,10 @@ class FakeBotApi:
                 raise ApiError(404, "Not Found")
             result = await handler(params)
             call.outcome = "ok"
+            late = self._late.get(method)
+            if late:
+                await self._notify()
+                await asyncio.sleep(late)
             return 200, {"ok": True, "result": result}
         except ApiError as exc:
             if call.outcome == "pending":

@@ -17,6 +17,7 @@ import pytest
 from bot.core import Core
 from bot.telegram.app import build_application, serve
 from bot.telegram.delivery import DeliveryPolicy, RetryPolicy
+from bot.telegram.outbox import OutboxPolicy
 from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456789:AAHfakeTOKENfakeTOKENfakeTOKENfake12"
@@ -26,6 +27,8 @@ FAST_RETRIES = DeliveryPolicy(
     normal=RetryPolicy(attempts=4, first_delay=0.01, max_delay=0.05),
     urgent=RetryPolicy(attempts=10, first_delay=0.01, max_delay=0.05),
 )
+FAST_OUTBOX = OutboxPolicy(first_delay=0.01, max_delay=0.05, urgent_max_delay=0.05, scan=0.2,
+                           drain=1.0)
 CHATTY_LOGGERS = ("telegram", "httpx", "httpcore", "tornado", "bot", "asyncio")
 MIN_CHECKED_TEXT = 8  # shorter user texts ("uk") may occur in logs by coincidence
 
@@ -71,14 +74,17 @@ class BotRunner:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, state_dir: Path | None = None, **serve_options: object
+        self, state_dir: Path | None = None, build: dict | None = None, **serve_options: object
     ) -> AsyncIterator[object]:
+        """``build``: more keyword arguments of build_application (outbox_policy, ...)."""
+        options: dict = {"delivery_policy": FAST_RETRIES, "outbox_policy": FAST_OUTBOX,
+                         **(build or {})}
         application = build_application(
             self.core,
             TOKEN,
             self.api.base_url,
             state_dir or self.state_dir,
-            delivery_policy=FAST_RETRIES,
+            **options,
         )
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(
