@@ -72,6 +72,8 @@ class ConsoleChat:
 
     def _apply(self, outcome: Outcome) -> None:
         state = outcome.state
+        if "companion" in outcome.effects or "forget" in outcome.effects:
+            self.last_tick = self.wall()  # rescheduled from now on, as Telegram does
         scores = self.state.scores if "forget" not in outcome.effects else ()
         if outcome.score is not None:
             day = outcome.score[0]
@@ -95,7 +97,12 @@ class ConsoleChat:
         text = line.rstrip("\r\n")
         stripped = text.strip()
         if stripped.isdigit() and self.buttons and 1 <= int(stripped) <= len(self.buttons):
-            self.press(self.buttons[int(stripped) - 1].action)
+            button = self.buttons[int(stripped) - 1]
+            if button.url:  # a link: the console can only show where it goes
+                print(button.url, file=self.out)
+                print(file=self.out)
+                return
+            self.press(button.action)
             return
         self.handle(self.conversation.text_event(text))
 

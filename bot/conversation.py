@@ -205,7 +205,7 @@ class Conversation:
                 step = self.companion.command(cmd.action, event.text, state.companion,
                                               state.country, state.reply_language,
                                               self._wall(state), state.scores)
-            return self._step(step, state)
+            return self._from_step(step, state)
         return self._commands[cmd.action](event.text, state, now)
 
     # --- the companion -----------------------------------------------------------------------
@@ -215,7 +215,7 @@ class Conversation:
         return state.wall or dt.datetime.now(dt.UTC)
 
     @staticmethod
-    def _step(step: Step, state: UserState) -> Outcome:
+    def _from_step(step: Step, state: UserState) -> Outcome:
         new = dataclasses.replace(state, companion=step.companion, awaiting=step.awaiting)
         effects: frozenset[Effect] = frozenset({"companion"}) if step.changed else frozenset()
         return Outcome(step.replies, new, effects, step.score)
@@ -298,7 +298,7 @@ class Conversation:
         step = self.companion.button(action, state.companion, state.country,
                                      state.reply_language, self._wall(state), state.scores)
         if step is not None:
-            return self._step(step, dataclasses.replace(state, awaiting=None))
+            return self._from_step(step, dataclasses.replace(state, awaiting=None))
         if kind == "intent" and self.core.has_topic(value):
             return self._topic(value, state, now)
         if kind == "country":
@@ -357,7 +357,7 @@ class Conversation:
                 awaited in AWAITING and self._looks_like_answer(text, awaited)):
             step = self.companion.typed(state.awaiting or "", text, state.companion,
                                         state.country, state.reply_language, self._wall(state))
-            return self._step(step, state)
+            return self._from_step(step, state)
         code = self.core.resolve_country(text, exact=True) if event.private else None
         if code is not None:  # "uk", "🇩🇪": a country, whatever was asked
             return self._set_country(code, state, now)
@@ -525,7 +525,7 @@ class Conversation:
         step = self.companion.feature(feature, text, state.companion, state.country,
                                       state.reply_language, self._wall(state),
                                       family=c.person not in (None, "self"))
-        return self._step(step, dataclasses.replace(state, awaiting=None))
+        return self._from_step(step, dataclasses.replace(state, awaiting=None))
 
     @staticmethod
     def _looks_like_answer(text: str, awaited: str) -> bool:

@@ -75,9 +75,9 @@ class CompanionFlow:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _msg(self, key: str, country: str | None, lang: str, buttons: tuple[Button, ...] = (),
+    def _msg(self, key: str, cc_: str | None, lang: str, buttons: tuple[Button, ...] = (),
              **values: object) -> Reply:
-        base = self.core.message(key, country, lang)
+        base = self.core.message(key, cc_, lang)
         reply = fill(base, **values) if values else base
         return dataclasses.replace(reply, buttons=buttons or reply.buttons)
 
