@@ -353,8 +353,10 @@ class Conversation:
                     now,
                 )
         awaited = (state.awaiting or "").split(":", 1)[0]
-        if awaited in AWAITING and c.route not in ("answer",) or (
-                awaited in AWAITING and self._looks_like_answer(text, awaited)):
+        # the answer to a companion question; a possible emergency ("check") or a real
+        # question is never read as one
+        if awaited in AWAITING and c.route != "check" and (
+                c.route != "answer" or self._looks_like_answer(text, awaited)):
             step = self.companion.typed(state.awaiting or "", text, state.companion,
                                         state.country, state.reply_language, self._wall(state))
             return self._from_step(step, state)
