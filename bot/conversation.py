@@ -532,7 +532,7 @@ class Conversation:
     @staticmethod
     def _looks_like_answer(text: str, awaited: str) -> bool:
         """A short typed answer ("9pm", "3 march", "+2") even if it also matches a topic."""
-        return len(text.split()) <= 4 and any(ch.isdigit() for ch in text) or (
+        return (len(text.split()) <= 4 and any(ch.isdigit() for ch in text)) or (
             awaited == "zone" and len(text.split()) <= 3)
 
     @staticmethod

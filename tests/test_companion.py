@@ -4,6 +4,7 @@ languages, milestones, what is due when in the user's time zone, the lateness ru
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -136,9 +137,8 @@ def test_messages_that_ask_for_a_feature(text, feature):
 
 
 def test_meeting_finders_come_only_from_the_reference():
-    reference = (open("../shared/reference/clinical_facts.md", encoding="utf-8").read()
-                 if __import__("os").path.exists("../shared/reference/clinical_facts.md")
-                 else None)
+    facts = Path("../shared/reference/clinical_facts.md")
+    reference = facts.read_text(encoding="utf-8") if facts.exists() else None
     countries = ["US", "CA", "GB", "IE", "AU", "NZ", "IN", "DE", "AT", "CH", "FR", "ES", None]
     for cc in countries:
         for family in (False, True):

@@ -18,6 +18,7 @@ callbacks run).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -145,10 +146,8 @@ class CompanionJobs:
         if not reachable:  # blocked the bot: stop everything and erase what we kept
             _log.info("A user blocked the bot; their companion jobs and data are removed")
             self.forget(user_id)
-            try:
+            with contextlib.suppress(StoreError):  # logged by the persistence
                 await forget_user(self.application, user_id)
-            except StoreError:
-                pass  # logged by the persistence
             return
         self.schedule(user_id, now)
 

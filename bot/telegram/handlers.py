@@ -26,11 +26,11 @@ from bot import metrics
 from bot.commands import COMMAND_TABLE
 from bot.conversation import Outcome
 from bot.reply.model import Reply
-from bot.telegram.filters import ADDRESSED_TO_BOT
 from bot.telegram.companion_jobs import jobs_of
+from bot.telegram.filters import ADDRESSED_TO_BOT
 from bot.telegram.persistence import (
-    StorePersistence,
     StoreError,
+    StorePersistence,
     forget_user,
     save_user,
     set_country,
