@@ -38,6 +38,7 @@ def test_the_companion_speaks_every_language(core, lang):
     assert chat.replies[-1].messages == core.message("cleandate_ask", "GB", lang).messages
     chat.press("cd:yesterday")
     said, ask = chat.replies[-2:]
+    assert ask.buttons[-1].action == "ms:off"
     assert "2026-03-02" in said.text and "<b>1</b>" in said.text
     assert "[" not in said.text  # every slot filled
     chat.press("ms:540")
