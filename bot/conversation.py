@@ -217,8 +217,13 @@ class Conversation:
     @staticmethod
     def _from_step(step: Step, state: UserState) -> Outcome:
         new = dataclasses.replace(state, companion=step.companion, awaiting=step.awaiting)
-        effects: frozenset[Effect] = frozenset({"companion"}) if step.changed else frozenset()
-        return Outcome(step.replies, new, effects, step.score)
+        effects: set[Effect] = {"companion"} if step.changed else set()
+        if step.changed and new.language is None and new.reply_language != "en":
+            # scheduled messages come without a message to read the language from: keep
+            # the language the user turned the feature on in (shown by /mydata)
+            new = dataclasses.replace(new, language=new.reply_language)
+            effects.add("save")
+        return Outcome(step.replies, new, frozenset(effects), step.score)
 
     def due(self, run: schedule.Run, state: UserState) -> Outcome:
         """What to send for a due run (no replies: the feature was turned off meanwhile)."""

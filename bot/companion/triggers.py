@@ -25,7 +25,8 @@ _PATTERNS: tuple[tuple[Feature, re.Pattern[str]], ...] = (
     ("cleandate", re.compile(
         r"\b(days?|weeks?|months?)\s+(clean|sober)\b|\b(clean|sober)\s+(since|for|date|time)\b|"
         r"\bhow long (have i been|am i|i've been|ive been)\s+(clean|sober)|\bday \d+\b.*\bclean|"
-        r"\bclean date\b|\blimpi[oa]s? desde|\bd[ií]as limpi|\blimp[oa] desde|\bdias limp|"
+        r"\bclean date\b|^\s*day \d+( today)?\s*$|\btoday is day \d+|"
+        r"\blimpi[oa]s? desde|\bd[ií]as limpi|\blimp[oa] desde|\bdias limp|"
         r"\bclean depuis|\babstinente? depuis|\bclean seit|\bwie lange bin ich clean|"
         r"\bpulit[oa] da|\bgiorni puli|\bczyst[ya] od|\bdni czyst|\bчист(ый|ая)? с\b|"
         r"\bдней чист|\bчист(ий|а)? з\b|\bднів чист")),
