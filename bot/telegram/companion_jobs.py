@@ -12,6 +12,11 @@ the next due time, and when it fires:
 
 At start-up :func:`rebuild` schedules every stored user again, looking back 2 hours for runs
 missed while the bot was down. A daily job deletes check-in scores older than 90 days.
+
+With replicas (PostgreSQL) every replica keeps jobs for the users it has loaded; before a run
+the user's row is re-read, and the run's claim makes exactly one replica send it. A user who
+turns a feature on through one replica is scheduled on the others at their next restart (or
+when this one next handles an update from that user: :meth:`CompanionJobs.ensure`).
 Tests drive :meth:`CompanionJobs.tick` with a controlled wall clock (the same code the job
 callbacks run).
 """
@@ -82,6 +87,11 @@ class CompanionJobs:
             queue.run_once(self._job, delay, data=user_id, name=job_name(user_id),
                            chat_id=user_id, user_id=user_id)
 
+    def ensure(self, user_id: int) -> None:
+        """Schedule a user who has settings but no job here (set through another replica)."""
+        if user_id not in self.due and self.companion_of(user_id).active:
+            self.schedule(user_id)
+
     def cancel(self, user_id: int) -> None:
         self.due.pop(user_id, None)
         queue = self.application.job_queue
@@ -125,6 +135,10 @@ class CompanionJobs:
         from bot.telegram.shell import shell_of  # the shell imports this module
 
         shell = shell_of(self.application)
+        persistence = self.application.persistence
+        if isinstance(persistence, StorePersistence) and user_id in self.application.user_data:
+            # replicas: another one may have changed this user's settings since
+            await persistence.refresh_user_data(user_id, self.application.user_data[user_id])
         now = self.wall()
         since = self.looked.get(user_id, now - schedule.LATE_LIMIT)
         self.looked[user_id] = now

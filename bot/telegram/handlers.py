@@ -78,6 +78,8 @@ async def on_update(update: Update, context: Context) -> None:
                             outcome.state.reply_language, time.perf_counter() - started,
                             update.update_id)
     shell.remember(update, outcome.state)
+    if update.effective_user is not None and "forget" not in outcome.effects:
+        jobs_of(context.application).ensure(update.effective_user.id)
     urgent = bool(outcome.replies) and outcome.replies[0].route in URGENT_ROUTES
     if urgent:  # the emergency first, then everything else
         try:
