@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.commands import COMMAND_TABLE, COMMANDS_BY_NAME, COMPANION_ACTIONS, Command
-from bot.companion import schedule
+from bot.companion import parse, schedule
 from bot.companion.flow import AWAITING, CompanionFlow, Step
 from bot.companion.settings import Companion
 from bot.companion.triggers import feature_asked
@@ -536,9 +536,12 @@ class Conversation:
 
     @staticmethod
     def _looks_like_answer(text: str, awaited: str) -> bool:
-        """A short typed answer ("9pm", "3 march", "+2") even if it also matches a topic."""
-        return (len(text.split()) <= 4 and any(ch.isdigit() for ch in text)) or (
-            awaited == "zone" and len(text.split()) <= 3)
+        """A typed answer ("9pm", "3 march", "+2", "paris") even if it also matches a topic."""
+        if awaited == "zone":
+            return parse.parse_zone(text) is not None
+        if awaited == "clean_date":
+            return parse.parse_date(text, dt.date.today()) is not None
+        return parse.parse_time(text) is not None and len(text.split()) <= 4
 
     @staticmethod
     def _say(state: UserState, reply: Reply) -> Outcome:
