@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Action = Literal["start", "sos", "crisis", "country", "language", "topics", "help", "privacy",
-                 "forget"]
+                 "forget", "cleandate", "checkin", "progress", "reminder", "meetings",
+                 "mydata", "timezone"]
+# the opt-in companion's commands (bot/companion)
+COMPANION_ACTIONS = frozenset({"cleandate", "checkin", "progress", "reminder", "meetings",
+                               "mydata", "timezone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,13 @@ COMMAND_TABLE: tuple[Command, ...] = (
     Command("language", "language"),
     Command("topics", "topics"),
     Command("help", "help"),
+    Command("cleandate", "cleandate"),
+    Command("checkin", "checkin"),
+    Command("progress", "progress"),
+    Command("reminder", "reminder"),
+    Command("meetings", "meetings"),
+    Command("timezone", "timezone"),
+    Command("mydata", "mydata"),
     Command("privacy", "privacy"),
     Command("forget", "forget"),
 )

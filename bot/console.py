@@ -2,18 +2,26 @@
 
 A thin shell over :class:`bot.conversation.Conversation`: a line in, the Outcome's replies out.
 Typing a number presses that button. State lives in memory only; nothing is written to disk.
+
+The companion's scheduled messages (milestones, check-ins, reminders) are delivered by
+:meth:`ConsoleChat.tick`, on a wall clock the caller controls (tests) or the real one (the
+interactive chat ticks before each line, and ``/tick`` does it by hand): the schedule module
+decides what is due, the conversation what it says, the console only shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.companion import schedule
 from bot.content.html_format import html_to_text
-from bot.conversation import Conversation, Event, UserState
+from bot.conversation import Conversation, Event, Outcome, UserState
 from bot.core import Core
 from bot.reply.model import Button, Reply
 
@@ -22,7 +30,8 @@ def render_reply(reply: Reply) -> str:
     """A reply as a person reads it in a terminal: text, then numbered choices."""
     parts = [html_to_text(m) for m in reply.messages]
     if reply.buttons:
-        parts.append("\n".join(f"  [{n}] {b.label}" for n, b in enumerate(reply.buttons, 1)))
+        parts.append("\n".join(f"  [{n}] {b.label}" + (f": {b.url}" if b.url else "")
+                               for n, b in enumerate(reply.buttons, 1)))
     return "\n\n".join(parts)
 
 
@@ -30,12 +39,15 @@ class ConsoleChat:
     """One conversation. Typing a number picks that button; /commands work as on Telegram."""
 
     def __init__(self, core: Core, country: str | None, out: TextIO, *,
-                 language: str | None = None, clock: Callable[[], float] = time.monotonic):
+                 language: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self.core = core
         self.conversation = Conversation(core)
         self.state = UserState(country=country, client_language=language)
         self.out = out
         self.clock = clock
+        self.wall = wall
+        self.last_tick = wall()  # the companion's runs due after this are still to send
         self.buttons: tuple[Button, ...] = ()
         self.replies: list[Reply] = []  # everything shown, in order (for tests)
 
@@ -50,10 +62,33 @@ class ConsoleChat:
         print(file=self.out)
 
     def handle(self, event: Event) -> None:
-        outcome = self.conversation.handle(event, self.state, self.clock())
-        self.state = outcome.state
+        if event.kind == "command" and event.command == "tick":
+            self.tick()
+            return
+        outcome = self.conversation.handle(event, self.state, self.clock(), self.wall())
+        self._apply(outcome)
         for reply in outcome.replies:
             self.show(reply)
+
+    def _apply(self, outcome: Outcome) -> None:
+        state = outcome.state
+        if "companion" in outcome.effects or "forget" in outcome.effects:
+            self.last_tick = self.wall()  # rescheduled from now on, as Telegram does
+        scores = self.state.scores if "forget" not in outcome.effects else ()
+        if outcome.score is not None:
+            day = outcome.score[0]
+            scores = (*(s for s in scores if s[0] != day), outcome.score)
+        cutoff = self.wall().date().toordinal() - schedule.SCORE_DAYS
+        self.state = dataclasses.replace(
+            state, scores=tuple(sorted(s for s in scores if s[0] >= cutoff)))
+
+    def tick(self) -> None:
+        """Send what the companion has due since the last tick (at most 2 hours late)."""
+        now = self.wall()
+        since, self.last_tick = self.last_tick, now
+        for run in schedule.to_send(self.state.companion, since, now):
+            for reply in self.conversation.due(run, self.state).replies:
+                self.show(reply)
 
     def press(self, action: str) -> None:
         self.handle(Event("button", action))
@@ -62,7 +97,12 @@ class ConsoleChat:
         text = line.rstrip("\r\n")
         stripped = text.strip()
         if stripped.isdigit() and self.buttons and 1 <= int(stripped) <= len(self.buttons):
-            self.press(self.buttons[int(stripped) - 1].action)
+            button = self.buttons[int(stripped) - 1]
+            if button.url:  # a link: the console can only show where it goes
+                print(button.url, file=self.out)
+                print(file=self.out)
+                return
+            self.press(button.action)
             return
         self.handle(self.conversation.text_event(text))
 
@@ -75,6 +115,7 @@ def run_chat(core: Core, country: str | None, stdin: TextIO = sys.stdin,
         _enable_line_editing()
     chat.say("/start")
     while True:
+        chat.tick()
         if interactive:
             try:
                 line = input("> ") + "\n"

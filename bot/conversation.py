@@ -14,11 +14,16 @@ country or conversation logic, and an overdose or crisis reply is never replaced
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.commands import COMMAND_TABLE, COMMANDS_BY_NAME, Command
+from bot.commands import COMMAND_TABLE, COMMANDS_BY_NAME, COMPANION_ACTIONS, Command
+from bot.companion import parse, schedule
+from bot.companion.flow import AWAITING, CompanionFlow, Step
+from bot.companion.settings import Companion
+from bot.companion.triggers import feature_asked
 from bot.content.html_format import MAX_MESSAGE_CHARS
 from bot.core import Core, with_buttons
 from bot.reply.model import Button, Reply
@@ -65,9 +70,16 @@ class UserState:
     language: str | None = None  # chosen with /language; stored
     client_language: str | None = None  # Telegram's language_code: a hint, never stored
     seen_language: str | None = None  # the language of the user's last clear message
-    awaiting: Literal["country"] | None = None  # what the bot last asked
+    # what the bot last asked: "country", or a companion answer ("clean_date", "zone",
+    # "milestone_time", "checkin_time", "reminder_time:<name>")
+    awaiting: str | None = None
     emergency: Emergency | None = None
     reply_language: str = "en"  # decided for each event (see Conversation.language_for)
+    companion: Companion = field(default_factory=Companion)  # stored (opt-in features)
+    # the user's check-in scores (day ordinal, mood, craving): given by the shell when an
+    # event needs them (/progress, /mydata; see Conversation.needs_scores), else empty
+    scores: tuple[tuple[int, int, int | None], ...] = ()
+    wall: dt.datetime | None = None  # the shell's wall clock for this event (aware)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +104,9 @@ class Event:
         return self.classification is not None and self.classification.urgent
 
 
-Effect = Literal["save", "forget"]
+# save: the country and language; forget: erase the user and cancel their jobs;
+# companion: save the companion settings and reschedule the user's jobs
+Effect = Literal["save", "forget", "companion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +114,7 @@ class Outcome:
     replies: tuple[Reply, ...]
     state: UserState
     effects: frozenset[Effect] = field(default_factory=frozenset)
+    score: tuple[int, int, int | None] | None = None  # a check-in to keep (day, mood, craving)
 
 
 class Conversation:
@@ -108,6 +123,7 @@ class Conversation:
         self.window = core.tuning.emergency_window_minutes * 60
         self.followups = {lang: FollowupSteps(core.normalise, steps)
                           for lang, steps in core.followup_phrases(core.content).items()}
+        self.companion = CompanionFlow(core)
         self._commands: dict[str, Callable[[str, UserState, float], Outcome]] = {
             "start": self._start,
             "sos": self._sos,
@@ -143,10 +159,22 @@ class Conversation:
                 return lang, seen
         return "en", seen
 
-    def handle(self, event: Event, state: UserState, now: float) -> Outcome:
+    @staticmethod
+    def needs_scores(event: Event) -> bool:
+        """Whether the event shows stored check-in scores (the shell then loads them)."""
+        if event.kind == "command":
+            cmd = COMMANDS_BY_NAME.get(event.command)
+            return cmd is not None and cmd.action in ("progress", "mydata")
+        return event.kind == "button" and event.text in ("progress", "ci:now")
+
+    def handle(self, event: Event, state: UserState, now: float,
+               at: dt.datetime | None = None) -> Outcome:
+        """``now``: the shell's clock in seconds (emergency windows); ``at``: the wall clock
+        (dates, times of day; default: the real time)."""
         lang, seen = self.language_for(event, state)
         state = dataclasses.replace(
-            self._expire(state, now), reply_language=lang, seen_language=seen
+            self._expire(state, now), reply_language=lang, seen_language=seen,
+            wall=at or dt.datetime.now(dt.UTC),
         )
         if event.kind == "command":
             return self._command(event, state, now)
@@ -168,7 +196,40 @@ class Conversation:
         cmd = COMMANDS_BY_NAME.get(event.command)
         if cmd is None:
             return self._help("", state, now)
+        if cmd.action in COMPANION_ACTIONS:
+            state = dataclasses.replace(state, awaiting=None)
+            if cmd.action == "mydata":
+                step = self.companion.mydata(state.companion, state.country,
+                                             state.reply_language, state.scores, state.language)
+            else:
+                step = self.companion.command(cmd.action, event.text, state.companion,
+                                              state.country, state.reply_language,
+                                              self._wall(state), state.scores)
+            return self._from_step(step, state)
         return self._commands[cmd.action](event.text, state, now)
+
+    # --- the companion -----------------------------------------------------------------------
+
+    @staticmethod
+    def _wall(state: UserState) -> dt.datetime:
+        return state.wall or dt.datetime.now(dt.UTC)
+
+    @staticmethod
+    def _from_step(step: Step, state: UserState) -> Outcome:
+        new = dataclasses.replace(state, companion=step.companion, awaiting=step.awaiting)
+        effects: set[Effect] = {"companion"} if step.changed else set()
+        if step.changed and new.language is None and new.reply_language != "en":
+            # scheduled messages come without a message to read the language from: keep
+            # the language the user turned the feature on in (shown by /mydata)
+            new = dataclasses.replace(new, language=new.reply_language)
+            effects.add("save")
+        return Outcome(step.replies, new, frozenset(effects), step.score)
+
+    def due(self, run: schedule.Run, state: UserState) -> Outcome:
+        """What to send for a due run (no replies: the feature was turned off meanwhile)."""
+        lang = self.core.known_language(state.language or state.client_language)
+        reply = self.companion.due(run, state.companion, state.country, lang)
+        return Outcome((reply,) if reply is not None else (), state)
 
     def _start(self, arg: str, state: UserState, now: float) -> Outcome:
         cc = state.country
@@ -237,6 +298,12 @@ class Conversation:
 
     def _button(self, action: str, state: UserState, now: float) -> Outcome:
         kind, _, value = action.partition(":")
+        if action == "forget:ask":
+            return self._forget("", state, now)
+        step = self.companion.button(action, state.companion, state.country,
+                                     state.reply_language, self._wall(state), state.scores)
+        if step is not None:
+            return self._from_step(step, dataclasses.replace(state, awaiting=None))
         if kind == "intent" and self.core.has_topic(value):
             return self._topic(value, state, now)
         if kind == "country":
@@ -290,6 +357,14 @@ class Conversation:
                     state,
                     now,
                 )
+        awaited = (state.awaiting or "").split(":", 1)[0]
+        # the answer to a companion question; a possible emergency ("check") or a real
+        # question is never read as one
+        if awaited in AWAITING and c.route != "check" and (
+                c.route != "answer" or self._looks_like_answer(text, awaited)):
+            step = self.companion.typed(state.awaiting or "", text, state.companion,
+                                        state.country, state.reply_language, self._wall(state))
+            return self._from_step(step, state)
         code = self.core.resolve_country(text, exact=True) if event.private else None
         if code is not None:  # "uk", "🇩🇪": a country, whatever was asked
             return self._set_country(code, state, now)
@@ -297,6 +372,9 @@ class Conversation:
             return self._say(state, self.core.message("empty", state.country, state.reply_language))
         if state.awaiting == "country":
             return self._answer_country(text, state, now, asked=True, classification=c)
+        companion = self._companion_text(text, c, state)
+        if companion is not None:
+            return companion
         if c.route != "answer" and event.private and len(c.tokens) <= COUNTRY_STATEMENT_WORDS:
             code = self.core.resolve_country(text, exact=False)  # "im in germany"
             if code is not None:
@@ -445,6 +523,25 @@ class Conversation:
             f"/{c.name} – {self.core.label(c.label_key, lang)}" for c in COMMAND_TABLE if c.in_menu
         )
         return dataclasses.replace(base, messages=(base.messages[0].rstrip("\n") + "\n" + lines,))
+
+    def _companion_text(self, text: str, c: Classification, state: UserState) -> Outcome | None:
+        """A message that asks for a companion feature ("remind me to take my suboxone")."""
+        feature = feature_asked(text)
+        if feature is None:
+            return None
+        step = self.companion.feature(feature, text, state.companion, state.country,
+                                      state.reply_language, self._wall(state),
+                                      family=c.person not in (None, "self"))
+        return self._from_step(step, dataclasses.replace(state, awaiting=None))
+
+    @staticmethod
+    def _looks_like_answer(text: str, awaited: str) -> bool:
+        """A typed answer ("9pm", "3 march", "+2", "paris") even if it also matches a topic."""
+        if awaited == "zone":
+            return parse.parse_zone(text) is not None
+        if awaited == "clean_date":
+            return parse.parse_date(text, dt.date.today()) is not None
+        return parse.parse_time(text) is not None and len(text.split()) <= 4
 
     @staticmethod
     def _say(state: UserState, reply: Reply) -> Outcome:

@@ -23,12 +23,24 @@ Review = Literal["machine-drafted", "reviewed"]
 # What every language must translate (Spanish translates everything).
 REQUIRED_RESPONSES = ("overdose", "overdose_self", "overdose_still", "overdose_no_naloxone",
                       "overdose_aftercare", "overdose_ambulance_here", "suicide")
+COMPANION_MESSAGES = (
+    "cleandate_ask", "cleandate_type", "cleandate_bad", "cleandate_set", "cleandate_count",
+    "cleandate_check", "cleandate_reset", "milestone_ask", "zone_ask", "zone_set", "zone_bad",
+    "time_bad", "time_set", "companion_off", "milestone_early", "milestone_months",
+    "milestone_years", "checkin_ask_time", "checkin_question", "checkin_craving", "checkin_low",
+    "checkin_strong_craving", "checkin_thanks", "checkin_skipped", "progress", "progress_none",
+    "reminder_ask_name", "reminder_ask_time", "reminder_named", "reminder_due",
+    "reminder_taken", "reminder_snoozed", "reminder_missed", "meetings_ask", "meetings",
+    "mydata")
 REQUIRED_MESSAGES = ("welcome", "help", "privacy", "forget_confirm", "forget_done",
                      "forget_cancelled", "ask_country", "country_set", "country_other",
                      "country_not_understood", "topics", "fallback", "clarify", "check", "empty",
                      "crisis_after_overdose", "crisis_listen_1", "crisis_listen_2",
-                     "crisis_listen_3", "crisis_person")
+                     "crisis_listen_3", "crisis_person",
+                     # the opt-in companion (bot/companion): every language speaks it
+                     *COMPANION_MESSAGES)
 FULL_LANGUAGES = ("es",)
+SLOT = re.compile(r"\[([a-z_]+)\]")  # values filled when sent ("[days]": bot/companion/flow.py)
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d \-]{1,14}\d(?![\w/])|(?<![\w/])\d{3,}(?![\w/])")
 
 
@@ -73,7 +85,8 @@ def english_hash(entry: ResponseDef | MessageDef) -> str:
 
 def _tokens(text: str) -> tuple[set[str], set[str]]:
     """The placeholders and phone numbers a text carries."""
-    return set(PLACEHOLDER.findall(text)), {re.sub(r"\D", "", m) for m in _PHONE.findall(text)}
+    marks = set(PLACEHOLDER.findall(text)) | {f"[{s}]" for s in SLOT.findall(text)}
+    return marks, {re.sub(r"\D", "", m) for m in _PHONE.findall(text)}
 
 
 def _same_marks(english: str, translated: str) -> list[str]:

@@ -16,10 +16,18 @@ class Button:
     ``action`` is what pressing it does: ``"intent:<id>"`` opens a topic,
     ``"country:<CC>"`` sets the country, other actions are shell commands
     (``"forget:yes"``, ``"forget:no"``, ``"country:other"``).
+
+    A button with a ``url`` opens that address instead (Telegram: a URL button; the console
+    prints the address); its ``action`` is ``""`` and it never comes back as an event.
     """
 
     label: str
     action: str
+    url: str | None = None
+
+    @classmethod
+    def link(cls, label: str, url: str) -> Button:
+        return cls(label, "", url)
 
 
 @dataclass(frozen=True, slots=True)

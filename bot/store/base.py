@@ -25,6 +25,7 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHECKINS_VERSION = 3  # the migration that made the checkins table
 MAX_JOB_KEY_LENGTH = 200
 
 
@@ -117,8 +118,48 @@ class Backend(OutboxSQL, abc.ABC):
         )
 
     def delete(self, user_id: int) -> None:
+        """The user's row and every check-in score of theirs, in one transaction."""
         sql = self._sql("DELETE FROM users WHERE user_id = ?")
-        self._write("delete a user's state from", lambda cursor: cursor.execute(sql, (user_id,)))
+        scores = self._sql("DELETE FROM checkins WHERE user_id = ?")
+
+        def erase(cursor: Any) -> None:
+            cursor.execute(sql, (user_id,))
+            if self.schema_version >= CHECKINS_VERSION:
+                cursor.execute(scores, (user_id,))
+
+        self._write("delete a user's state from", erase)
+
+    # -- check-in scores (numbers only) -----------------------------------------------------
+
+    def put_checkin(self, user_id: int, day: int, mood: int, craving: int | None) -> None:
+        sql = self._sql(
+            "INSERT INTO checkins (user_id, day, mood, craving) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, day) DO UPDATE SET mood = excluded.mood, "
+            "craving = excluded.craving"
+        )
+        self._write("save a check-in to",
+                    lambda cursor: cursor.execute(sql, (user_id, day, mood, craving)))
+
+    def checkins(self, user_id: int, since_day: int) -> list[tuple[int, int, int | None]]:
+        sql = self._sql(
+            "SELECT day, mood, craving FROM checkins WHERE user_id = ? AND day >= ? ORDER BY day"
+        )
+
+        def read(cursor: Any) -> list[tuple[int, int, int | None]]:
+            cursor.execute(sql, (user_id, since_day))
+            return [(int(d), int(m), None if c is None else int(c)) for d, m, c in
+                    cursor.fetchall()]
+
+        return self._read("read check-ins from", read)
+
+    def delete_checkins_before(self, day: int) -> int:
+        sql = self._sql("DELETE FROM checkins WHERE day < ?")
+
+        def erase(cursor: Any) -> int:
+            cursor.execute(sql, (day,))
+            return max(cursor.rowcount, 0)
+
+        return self._write("delete old check-ins from", erase)
 
     def all_users(self, skip_damaged: bool = False) -> dict[int, UserState]:
         """Every stored user. A row holding a value the bot never writes raises StoreError,
@@ -289,6 +330,21 @@ class ThreadedStore(UserStore):
         # own claim; any other call, even from this store, does not.
         claim = f"{self._claimant}:{uuid.uuid4().hex}"
         return await self._call(self._live().run_once, job_key, micros, claim)
+
+    async def put_checkin(self, user_id: int, day: int, mood: int, craving: int | None) -> None:
+        """Keep one day's check-in (``day``: a date's ordinal; scores as numbers only)."""
+        if not (1 <= mood <= 5 and (craving is None or 0 <= craving <= 4)):
+            raise ValueError("mood is 1-5 and craving 0-4")
+        await self._call(self._live().put_checkin, _check_user_id(user_id), int(day), mood,
+                         craving)
+
+    async def checkins(self, user_id: int, since_day: int = 0) -> list[tuple[int, int, int | None]]:
+        """The user's check-ins from ``since_day`` on: (day ordinal, mood, craving), by day."""
+        return await self._call(self._live().checkins, _check_user_id(user_id), int(since_day))
+
+    async def delete_checkins_before(self, day: int) -> int:
+        """Delete every check-in older than ``day`` (the 90-day rule); how many were."""
+        return await self._call(self._live().delete_checkins_before, int(day))
 
     async def insert_missing(self, users: Mapping[int, UserState]) -> int:
         return await self._call(self._live().insert_missing, dict(users))

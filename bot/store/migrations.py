@@ -102,6 +102,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             OUTBOX_LEASES,
         ),
     ),
+    Migration(
+        4,
+        "the opt-in companion: clean date, times, time zone, reminder; check-in scores",
+        (
+            "ALTER TABLE users ADD COLUMN clean_date TEXT",
+            "ALTER TABLE users ADD COLUMN milestone_at INTEGER",
+            "ALTER TABLE users ADD COLUMN time_zone TEXT",
+            "ALTER TABLE users ADD COLUMN checkin_at INTEGER",
+            "ALTER TABLE users ADD COLUMN reminder_at INTEGER",
+            "ALTER TABLE users ADD COLUMN reminder_name TEXT",
+            "ALTER TABLE users ADD COLUMN snooze_until BIGINT",
+            "CREATE TABLE checkins ("
+            "user_id BIGINT NOT NULL, "
+            "day INTEGER NOT NULL, "
+            "mood INTEGER NOT NULL, "
+            "craving INTEGER, "
+            "PRIMARY KEY (user_id, day))",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

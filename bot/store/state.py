@@ -1,5 +1,7 @@
 """What is kept per user: :class:`UserState`, plain typed fields, never free text.
 
+Check-in scores (numbers only) are rows of their own table, ``checkins`` (see base.py).
+
 Every field is one column of the ``users`` table (same name). To keep something new, add a
 field here and a numbered migration adding its column (``bot/store/migrations.py``); the
 SQL of both backends and the PTB persistence follow the fields, nothing else changes.
@@ -21,7 +23,7 @@ from functools import cache
 from typing import Any
 
 MAX_CODE_LENGTH = 35  # the longest BCP 47 language tag in common use fits
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]*")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+/-]*")  # "/": time zones ("Europe/Paris")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,15 @@ class UserState:
 
     country: str | None = None
     language: str | None = None
+    # the opt-in companion (bot/companion): an ISO date, minutes after local midnight, an IANA
+    # time zone, the reminder's name only if the user chose one, a snoozed reminder's due time
+    clean_date: str | None = None
+    milestone_at: int | None = None
+    time_zone: str | None = None
+    checkin_at: int | None = None
+    reminder_at: int | None = None
+    reminder_name: str | None = None
+    snooze_until: int | None = None  # seconds since the epoch
 
     def __post_init__(self) -> None:
         for name, kind in field_types().items():
@@ -99,7 +110,7 @@ def check_value(name: str, kind: type, value: Any) -> None:
         raise TypeError(f"{name} must be {kind.__name__} or None, not {type(value).__name__}")
     if kind is str and (len(value) > MAX_CODE_LENGTH or not _CODE.fullmatch(value)):
         raise ValueError(
-            f"{name} must be a short code (letters, digits, '_.:+-', at most "
+            f"{name} must be a short code (letters, digits, '_.:+/-', at most "
             f"{MAX_CODE_LENGTH} characters), never free text"
         )
 

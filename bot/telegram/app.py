@@ -43,6 +43,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.core import Core
 from bot.metrics import timing_arrivals
 from bot.telegram.commands import command_menu
+from bot.telegram.companion_jobs import install_jobs, start_jobs
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.config import ConfigError, WebhookSettings, load_settings, read_state_dir
 from bot.telegram.delivery import Delivery, DeliveryPolicy
@@ -115,6 +116,7 @@ def build_application(
         builder = builder.base_url(base_url)
     application = builder.build()
     install_shell(application, shell)
+    install_jobs(application, lambda: shell.wall())  # the shell's clock, as tests set it
     install_profile(application, load_profile(core.content.root))  # telegram.yaml, if any
     register_handlers(application)
     application.add_error_handler(handle_error)
@@ -159,6 +161,7 @@ async def serve(
             outbox.attach(persistence.store if isinstance(persistence, StorePersistence)
                           else None, application.bot)
             await outbox.start()  # resumes what an earlier run left queued
+        await start_jobs(application)  # the companion's jobs, rebuilt from the store
         try:
             if webhook is None:
                 await application.updater.start_polling(

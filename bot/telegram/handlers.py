@@ -9,6 +9,7 @@ sent after their effects (a chosen country is saved before it is confirmed).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -27,9 +28,11 @@ from bot import metrics
 from bot.commands import COMMAND_TABLE
 from bot.conversation import Outcome
 from bot.reply.model import Reply
+from bot.telegram.companion_jobs import jobs_of
 from bot.telegram.filters import ADDRESSED_TO_BOT
 from bot.telegram.persistence import (
     StoreError,
+    StorePersistence,
     forget_user,
     save_user,
     set_country,
@@ -70,7 +73,10 @@ async def on_update(update: Update, context: Context) -> None:
     started = time.perf_counter()
     try:
         state = shell.state(context, update)
-        outcome = shell.conversation.handle(event, state, shell.now())
+        if shell.conversation.needs_scores(event) and update.effective_user is not None:
+            state = dataclasses.replace(
+                state, scores=await _scores(context.application, update.effective_user.id))
+        outcome = shell.conversation.handle(event, state, shell.now(), shell.wall())
     except Exception as exc:
         if not event.urgent:
             raise  # the error handler says sorry
@@ -89,31 +95,58 @@ async def on_update(update: Update, context: Context) -> None:
         finally:
             if query is not None:
                 await _answer(query)
+        _ensure_jobs(context, update, outcome)
         await _apply(update, context, outcome)
         await shell.send(context, chat.id, *outcome.replies[1:])
         metrics.reply_finished(update.update_id, urgent, started)
         return
+    _ensure_jobs(context, update, outcome)
     if query is not None:
         await _answer(query)
-        if event.text.startswith(("country:", "forget:")):
+        if event.text.startswith(("country:", "forget:", "ci:", "rm:")):
             await _remove_keyboard(query)
     failed = await _apply(update, context, outcome)
     await shell.send(context, chat.id, *([failed] if failed else []), *outcome.replies)
     metrics.reply_finished(update.update_id, urgent, started)
 
 
+def _ensure_jobs(context: Context, update: Update, outcome: Outcome) -> None:
+    """Schedule the user's companion jobs if this replica has not yet (best effort: never in
+    the way of a reply)."""
+    if update.effective_user is None or "forget" in outcome.effects:
+        return
+    try:
+        jobs_of(context.application).ensure(update.effective_user.id)
+    except Exception as exc:
+        _log.error("Could not schedule a user's companion jobs (%s)", type(exc).__name__)
+
+
 async def _apply(update: Update, context: Context, outcome: Outcome) -> Reply | None:
     """Carry out the outcome's effects: save the country and language, or forget the user.
     A save or erase the store refused is told to the user honestly (the reply returned)."""
     user = update.effective_user
-    if user is None or not outcome.effects:
+    if user is None or not (outcome.effects or outcome.score):
         return None
     shell = shell_of(context)
     try:
         if "forget" in outcome.effects:
             shell.forget(update)
+            jobs_of(context.application).forget(user.id)
             await forget_user(context.application, user.id)
-        elif "save" in outcome.effects and context.user_data is not None:
+            return None
+        if outcome.score is not None:
+            store = _store(context.application)
+            if store is not None:
+                await store.put_checkin(user.id, *outcome.score)
+        if "companion" in outcome.effects and context.user_data is not None:
+            for key, value in outcome.state.companion.to_fields().items():
+                if value is None:
+                    context.user_data.pop(key, None)
+                else:
+                    context.user_data[key] = value
+            await save_user(context.application, user.id)
+            jobs_of(context.application).schedule(user.id)
+        if "save" in outcome.effects and context.user_data is not None:
             set_country(context.user_data, outcome.state.country)
             set_language(context.user_data, outcome.state.language)
             # PTB's own flush first (it also retries an earlier erase that failed), then the
@@ -125,6 +158,24 @@ async def _apply(update: Update, context: Context, outcome: Outcome) -> Reply | 
         return shell.core.message("save_failed", outcome.state.country,
                                   outcome.state.reply_language)
     return None
+
+
+def _store(application: Application):  # type: ignore[no-untyped-def,type-arg]
+    persistence = application.persistence
+    return persistence.store if isinstance(persistence, StorePersistence) else None
+
+
+async def _scores(application: Application, user_id: int  # type: ignore[type-arg]
+                  ) -> tuple[tuple[int, int, int | None], ...]:
+    """The user's stored check-in scores (none if the store cannot be read: logged)."""
+    store = _store(application)
+    if store is None:
+        return ()
+    try:
+        return tuple(await store.checkins(user_id))
+    except StoreError as exc:
+        _log.warning("Could not read check-in scores: %s", exc)
+        return ()
 
 
 async def _answer(query: CallbackQuery) -> None:

@@ -39,7 +39,8 @@ def inline_keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
         return None
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
+            [InlineKeyboardButton(b.label, url=b.url) if b.url
+             else InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
             for row in button_rows(usable)
         ]
     )
@@ -50,6 +51,8 @@ def _short(button: Button) -> bool:
 
 
 def _fits(button: Button) -> bool:
+    if button.url:
+        return button.url.startswith(("https://", "http://")) and bool(button.label.strip())
     size = len(button.action.encode("utf-8"))
     if 1 <= size <= MAX_CALLBACK_DATA_BYTES and button.label.strip():
         return True

@@ -11,6 +11,7 @@ event, so no message is normalised or safety-checked twice.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections import OrderedDict
@@ -18,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackContext
 
+from bot.companion.settings import Companion
 from bot.conversation import Conversation, Event, EventKind, Outcome, UserState
 from bot.core import Core
 from bot.reply.model import Reply
@@ -47,6 +49,8 @@ class Shell:
     _events: OrderedDict[int, Event] = field(default_factory=OrderedDict)
     clock: Callable[[], float] = time.monotonic  # the conversation's clock (tests set it)
     outbox: Outbox | None = None  # the durable outbox (bot/telegram/outbox.py), once built
+    # the wall clock: dates and times of day for the companion (tests set it)
+    wall: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
         self.conversation = Conversation(self.core)
@@ -111,14 +115,15 @@ class Shell:
         try:
             country = self.country(context)
             chosen = get_language(context.user_data)
+            companion = Companion.from_fields(dict(context.user_data or {}))
         except Exception as exc:
             _log.warning("Could not read a user's stored state (%s)", type(exc).__name__)
-            country, chosen = None, None
+            country, chosen, companion = None, None, Companion()
         session = self.sessions.get(user.id) if user is not None else None
         client = user.language_code if user is not None else None
         base = session or UserState()
         return dataclasses.replace(base, country=country, language=chosen,
-                                   client_language=client)
+                                   client_language=client, companion=companion)
 
     def emergency_outcome(self, event: Event) -> Outcome:
         """The reply to an urgent event with nothing known about the user: the no-country
@@ -149,7 +154,9 @@ class Shell:
             self.sessions.pop(user.id, None)
             return
         self.sessions[user.id] = dataclasses.replace(state, country=None, language=None,
-                                                     client_language=None)
+                                                     client_language=None,
+                                                     companion=Companion(), scores=(),
+                                                     wall=None)
         self.sessions.move_to_end(user.id)
         while len(self.sessions) > MAX_SESSIONS:
             self.sessions.popitem(last=False)
@@ -166,14 +173,18 @@ class Shell:
     async def send(
         self, context: CallbackContext[Any, Any, Any, Any], chat_id: int, *replies: Reply
     ) -> bool:
-        """Send replies in order; False if the chat turned out to be unreachable.
+        """Send replies in order; False if the chat turned out to be unreachable."""
+        return await self.send_to(context.bot, chat_id, *replies)
+
+    async def send_to(self, bot: Bot, chat_id: int, *replies: Reply) -> bool:
+        """:meth:`send` without a handler's context (scheduled messages too).
 
         With the outbox running the replies are stored first and this waits a few seconds at
         most (``OutboxPolicy.send_wait``): True means delivered or still queued."""
         if self.outbox is not None:
-            return await self.outbox.send(context.bot, chat_id, replies)
+            return await self.outbox.send(bot, chat_id, replies)
         for reply in replies:
-            if not await self.delivery.send_reply(context.bot, chat_id, reply):
+            if not await self.delivery.send_reply(bot, chat_id, reply):
                 return False
         return True
 

@@ -165,6 +165,8 @@ async def test_build_persistence_with_a_database_url(tmp_path, pg_url):
 
 
 def test_the_helpers():
+    from bot.companion.settings import STORED_FIELDS
+
     data: dict = {}
     assert get_country(data) is None and get_language(None) is None
     set_country(data, "GB")
@@ -175,7 +177,7 @@ def test_the_helpers():
     set_language(data, None)
     assert data == {}
     assert {"country": 5}.get("country") == 5 and get_country({"country": 5}) is None
-    assert frozenset({"country", "language"}) == STORED_KEYS
+    assert frozenset({"country", "language", *STORED_FIELDS}) == STORED_KEYS
     assert UserState.from_mapping({"country": "GB", "x": 1}) == UserState(country="GB")
 
 

@@ -189,6 +189,15 @@ class ApiCall:
     def text(self) -> str:
         return str(self.params.get("text", ""))
 
+    def urls(self) -> list[str]:
+        markup = self.params.get("reply_markup") or {}
+        return [
+            button["url"]
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+            if "url" in button
+        ]
+
     def callback_data(self) -> list[str]:
         markup = self.params.get("reply_markup") or {}
         return [

@@ -8,6 +8,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.console import ConsoleChat
 from bot.content.html_format import html_to_text
 from bot.conversation import Event
 from bot.reply.model import Reply
+from bot.telegram.companion_jobs import jobs_of
 from bot.telegram.shell import shell_of
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -44,11 +46,22 @@ def test_there_are_enough_scenarios_and_names_are_unique():
 
 
 class Clock:
-    def __init__(self) -> None:
+    """The conversation's clock (seconds) and the wall clock (dates, times of day), both
+    controlled by the scenario: ``at: "2026-03-04 09:00"`` (UTC) moves the wall clock."""
+
+    def __init__(self, wall: str = "2026-03-03 12:00") -> None:
         self.now = 1_000.0
+        self.wall_time = _moment(wall)
 
     def __call__(self) -> float:
         return self.now
+
+    def wall(self) -> dt.datetime:
+        return self.wall_time
+
+
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(text)).replace(tzinfo=dt.UTC)
 
 
 def check_reply(reply: Reply, want: dict[str, Any], where: str, core=None,
@@ -75,6 +88,8 @@ def check_reply(reply: Reply, want: dict[str, Any], where: str, core=None,
                 else core.message(same["message"], country, lang))
         assert reply.messages[0].startswith(base.messages[0].rstrip("\n")[:200]), (
             f"{where}: not the {lang} text of {same}: {reply.messages[0][:120]!r}")
+    for url in want.get("urls_include", []):
+        assert url in [b.url for b in reply.buttons], f"{where}: no link {url}"
     if "buttons_first" in want:
         assert labels and labels[0] == want["buttons_first"], f"{where}: {labels[:3]}"
 
@@ -94,18 +109,22 @@ def console_step(chat: ConsoleChat, step: dict[str, Any]) -> list[Reply]:
         chat.press(press_action(chat, step["press"]))
     elif step.get("sticker"):
         chat.handle(Event("media"))
+    elif step.get("tick"):
+        chat.tick()
     else:
         chat.say(step["send"])
     return chat.replies[before:]
 
 
 async def telegram_step(api, chat_id: int, step: dict[str, Any], action: str | None,
-                        expected: list[Reply]) -> list:
+                        expected: list[Reply], application=None) -> list:
     before = len(api.sent_to(chat_id))
     if action is not None:
         api.press(chat_id, action)
     elif step.get("sticker"):
         api.sticker(chat_id)
+    elif step.get("tick"):
+        await jobs_of(application).tick()
     else:
         api.text(chat_id, step["send"])
     count = sum(len(r.messages) for r in expected)
@@ -115,14 +134,15 @@ async def telegram_step(api, chat_id: int, step: dict[str, Any], action: str | N
 
 @pytest.mark.parametrize("scenario", ALL, ids=[s["name"] for s in ALL])
 async def test_scenario_in_both_shells(scenario, api, core, runner):
-    clock = Clock()
+    clock = Clock(scenario.get("at", "2026-03-03 12:00"))
     chat = ConsoleChat(core, None, io.StringIO(), language=scenario.get("language"),
-                       clock=clock)
+                       clock=clock, wall=clock.wall)
     chat_id = CHAT
     if scenario.get("language"):
         api.language_codes[chat_id] = scenario["language"]
     async with runner.running() as application:
         shell_of(application).clock = clock
+        shell_of(application).wall = clock.wall
         setup = []
         if scenario.get("country"):
             setup.append({"send": f"/country {scenario['country']}"})
@@ -131,6 +151,8 @@ async def test_scenario_in_both_shells(scenario, api, core, runner):
             await telegram_step(api, chat_id, step, None, replies)
         for n, step in enumerate(scenario["steps"], 1):
             clock.now += 60 * step.get("wait_minutes", 0) + 1
+            if "at" in step:
+                clock.wall_time = _moment(step["at"])
             where = f"{scenario['file']}: {scenario['name']}: step {n}"
             action = press_action(chat, step["press"]) if "press" in step else None
             replies = console_step(chat, step)
@@ -139,10 +161,12 @@ async def test_scenario_in_both_shells(scenario, api, core, runner):
                 f"{where}: {len(replies)} replies: {[r.intent for r in replies]}")
             for reply, want in zip(replies, wants, strict=True):
                 check_reply(reply, want, where, core, chat.state.country)
-            sent = await telegram_step(api, chat_id, step, action, replies)
+            sent = await telegram_step(api, chat_id, step, action, replies, application)
             # identical words and buttons on Telegram
             assert [m.text for m in sent] == [m for r in replies for m in r.messages], where
             index = -1
             for reply in replies:
                 index += len(reply.messages)
-                assert sent[index].callback_data() == [b.action for b in reply.buttons], where
+                assert sent[index].callback_data() == [
+                    b.action for b in reply.buttons if not b.url], where
+                assert sent[index].urls() == [b.url for b in reply.buttons if b.url], where
