@@ -46,6 +46,7 @@ from bot.telegram.commands import command_menu
 from bot.telegram.companion_jobs import install_jobs, start_jobs
 from bot.telegram.concurrency import PerChatUpdateProcessor
 from bot.telegram.config import ConfigError, WebhookSettings, load_settings, read_state_dir
+from bot.telegram.confirm import HandledOffsets
 from bot.telegram.delivery import Delivery, DeliveryPolicy
 from bot.telegram.errors import handle_error
 from bot.telegram.handlers import register_handlers
@@ -99,17 +100,20 @@ def build_application(
     shell = Shell(core, Delivery(delivery_policy))
     shell.outbox = Outbox(ReplyCodec(shell.conversation), shell.delivery, outbox_policy,
                           outbox_clock or time.time)
+    offsets = HandledOffsets()  # polling confirms an update once handled (confirm.py)
     builder = (
         ApplicationBuilder()
         .token(token)
         .persistence(build_persistence(state_dir, database_url))
         .rate_limiter(UrgentFirstRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(PerChatUpdateProcessor(timing_arrivals(shell.is_urgent)))
+        .concurrent_updates(PerChatUpdateProcessor(timing_arrivals(shell.is_urgent),
+                                                   on_done=offsets.handled))
         .connect_timeout(10)
         .read_timeout(read_timeout)
         .write_timeout(read_timeout)
         .get_updates_request(
-            TolerantUpdatesRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 10)
+            TolerantUpdatesRequest(connection_pool_size=1, read_timeout=POLL_TIMEOUT + 10,
+                                   offsets=offsets)
         )
     )
     if base_url:

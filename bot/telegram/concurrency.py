@@ -19,6 +19,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.telegram.confirm import REPLY_STORED
+
 DEFAULT_MAX_CONCURRENT = 256
 URGENT_HEAD_START = 1.0  # seconds other updates wait at most while an emergency is handled
 
@@ -34,15 +36,34 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self,
         is_urgent: Callable[[object], bool] = lambda update: False,
         max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT,
+        on_done: Callable[[object], None] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
         self._is_urgent = is_urgent
+        self._on_done = on_done  # told when an update's handlers have finished
         self._queues: dict[int, _ChatQueue] = {}
         self._urgent_running = 0
         self._calm = asyncio.Event()
         self._calm.set()
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        token = REPLY_STORED.set(lambda: self._done(update))
+        try:
+            await self._process(update, coroutine)
+        except asyncio.CancelledError:
+            raise  # not handled: kept unconfirmed, so Telegram sends it again after a restart
+        except BaseException:
+            self._done(update)  # handled, badly (the error handler answered): not again
+            raise
+        finally:
+            REPLY_STORED.reset(token)
+        self._done(update)
+
+    def _done(self, update: object) -> None:
+        if self._on_done is not None:
+            self._on_done(update)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_id(update)
         if chat_id is None or self._urgent(update):
             self._urgent_running += 1

@@ -61,6 +61,7 @@ from bot.content.html_format import html_to_text
 from bot.reply.model import Reply
 from bot.store.base import StoreError, ThreadedStore
 from bot.store.outbox import OutboxRow
+from bot.telegram.confirm import REPLY_STORED
 from bot.telegram.delivery import NO_PREVIEW, URGENT_ROUTES, ChatUnreachable, Delivery
 from bot.telegram.keyboards import inline_keyboard
 from bot.telegram.outbox_codec import ReplyCodec, UnknownReference
@@ -219,6 +220,9 @@ class Outbox:
             if not write.done():
                 write.cancel()
         self._held.discard(key)
+        stored = REPLY_STORED.get()
+        if stored is not None:
+            stored()  # durable now: the update may be confirmed to Telegram
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in ids]
         self._waiters.update(zip(ids, futures, strict=True))

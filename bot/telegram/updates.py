@@ -28,9 +28,10 @@ import logging
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.request import HTTPXRequest
+from telegram.request import HTTPXRequest, RequestData
 
 from bot import metrics
+from bot.telegram.confirm import HELD_PAUSE, HandledOffsets
 
 __all__ = ["EMPTY_BATCH_PAUSE", "TolerantUpdatesRequest", "read_update", "sanitize_batch"]
 
@@ -89,11 +90,41 @@ def sanitize_batch(batch: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+class _WithOffset(RequestData):
+    """A getUpdates request with another offset (public RequestData API only)."""
+
+    __slots__ = ("_base", "_offset")
+
+    def __init__(self, base: RequestData, offset: int) -> None:
+        super().__init__()
+        self._base = base
+        self._offset = offset
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {**self._base.parameters, "offset": self._offset}
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return {**self._base.json_parameters, "offset": str(self._offset)}
+
+
 class TolerantUpdatesRequest(HTTPXRequest):
     """PTB's HTTPX client for ``getUpdates``, whose answers are sanitized (see the module
-    docstring). Use it only as the ``get_updates_request``."""
+    docstring). Use it only as the ``get_updates_request``. With ``offsets``, an update is
+    confirmed to Telegram only once handled (:mod:`bot.telegram.confirm`)."""
+
+    def __init__(self, *args: Any, offsets: HandledOffsets | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offsets = offsets
 
     async def post(self, url: str, request_data: Any = None, *args: Any, **kwargs: Any) -> Any:
+        held = self.offsets is not None and url.endswith("/getUpdates")
+        if held and isinstance(request_data, RequestData):
+            asked = request_data.parameters.get("offset")
+            offset = self.offsets.offset(asked)  # type: ignore[union-attr]
+            if isinstance(offset, int) and offset != asked:
+                request_data = _WithOffset(request_data, offset)
         result = await super().post(url, request_data, *args, **kwargs)
         if not url.endswith("/getUpdates"):
             return result
@@ -104,6 +135,11 @@ class TolerantUpdatesRequest(HTTPXRequest):
         clean = sanitize_batch(result)
         if result and not clean:
             await asyncio.sleep(EMPTY_BATCH_PAUSE)
+        if held:
+            fresh = self.offsets.fresh(clean)  # type: ignore[union-attr]
+            if clean and not fresh:  # only updates still being handled came back
+                await asyncio.sleep(HELD_PAUSE)
+            return fresh
         return clean
 
 

@@ -34,6 +34,7 @@ FIRST, SECOND, THIRD = ("how long does withdrawal last", "can i mix xanax and he
                         "how do i help my son who uses")
 CHATS = range(6001, 6021)  # 20 chats, 3 messages each: 60 updates
 KILL_AFTER = 20  # acknowledged updates before replica A is killed
+OUTBOX_TAKEOVER_WAIT = 90.0  # seconds: lease expiry (30 s) plus the scan, with room
 MAX_ATTEMPTS = 20
 
 
@@ -143,10 +144,21 @@ async def test_a_replica_killed_mid_burst_loses_no_reply(api, core, tmp_path, pg
             await kill
         await replicas[0].wait()
         assert replicas[0].returncode == -9
+        expected_of = {chat: [m for text in messages_of(chat)
+                              for m in core.handle(text, None).messages] for chat in CHATS}
+
+        def all_arrived(fake: object) -> bool:
+            return all(contains_in_order([c.text for c in api.sent_to(chat)], want)
+                       for chat, want in expected_of.items())
+
+        # an acknowledged update's reply is in the outbox; the killed replica's queued
+        # messages are taken over by the other once its lease (30 s) has expired
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await api.wait_for(all_arrived, timeout=OUTBOX_TAKEOVER_WAIT)
         # every update got its full reply, in order, in its chat
         lost, duplicates, duplicated_chats = [], 0, []
         for chat in CHATS:
-            expected = [m for text in messages_of(chat) for m in core.handle(text, None).messages]
+            expected = expected_of[chat]
             sent = [call.text for call in api.sent_to(chat)]
             if not contains_in_order(sent, expected):
                 lost.append(chat)
