@@ -46,10 +46,13 @@ class HandledOffsets:
         """The offset to ask with: the oldest update still being handled, else PTB's own."""
         return min(self._pending) if self._pending else requested
 
+    def seen(self, update_id: int) -> bool:
+        """Passed to PTB before (being handled, or handled and not yet confirmed)."""
+        return update_id in self._pending or update_id <= self._highest
+
     def fresh(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The updates of ``batch`` not passed to PTB before (each update has an id)."""
-        out = [data for data in batch
-               if data["update_id"] not in self._pending and data["update_id"] > self._highest]
+        out = [data for data in batch if not self.seen(data["update_id"])]
         for data in out:
             self._pending.add(data["update_id"])
             self._highest = max(self._highest, data["update_id"])

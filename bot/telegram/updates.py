@@ -132,15 +132,18 @@ class TolerantUpdatesRequest(HTTPXRequest):
             _log.warning("getUpdates answered something other than a list; ignored")
             await asyncio.sleep(EMPTY_BATCH_PAUSE)
             return []
+        if held:  # what comes back again was read (and any poison counted) the first time
+            offsets = self.offsets
+            assert offsets is not None
+            again = [d for d in result if (i := _update_id(d)) is not None and offsets.seen(i)]
+            if again and len(again) == len(result):  # only updates still being handled
+                await asyncio.sleep(HELD_PAUSE)
+                return []
+            result = [d for d in result if not any(d is seen for seen in again)]
         clean = sanitize_batch(result)
         if result and not clean:
             await asyncio.sleep(EMPTY_BATCH_PAUSE)
-        if held:
-            fresh = self.offsets.fresh(clean)  # type: ignore[union-attr]
-            if clean and not fresh:  # only updates still being handled came back
-                await asyncio.sleep(HELD_PAUSE)
-            return fresh
-        return clean
+        return self.offsets.fresh(clean) if held else clean  # type: ignore[union-attr]
 
 
 def parse_body(body: bytes) -> Any:

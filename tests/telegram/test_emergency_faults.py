@@ -143,7 +143,8 @@ def swap_core(application, core) -> None:
 async def test_a_failing_country_lookup_falls_back_to_the_no_country_reply_in_the_language(
     api, core, bot
 ):
-    await send_and_wait(api, CHAT, lambda: api.text(CHAT, "/country uk"), 1)
+    # the confirmation and the topics menu
+    await send_and_wait(api, CHAT, lambda: api.text(CHAT, "/country uk"), 2)
     swap_core(bot, CountryLookupFails(core))
     for text in (OVERDOSE_TEXT, SPANISH_OVERDOSE, CRISIS_TEXT):
         expected = no_country_reply(core, text)
