@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -155,13 +156,17 @@ async def test_a_replica_killed_mid_burst_loses_no_reply(api, core, tmp_path, pg
         # messages are taken over by the other once its lease (30 s) has expired
         with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
             await api.wait_for(all_arrived, timeout=OUTBOX_TAKEOVER_WAIT)
-        # every update got its full reply, in order, in its chat
-        lost, duplicates, duplicated_chats = [], 0, []
+        # every update got its full reply in its chat. Order is not guaranteed across a
+        # kill: the dead replica's queued messages wait for its lease (30 s) to expire, while
+        # the other replica may already answer that chat's next update directly
+        lost, out_of_order, duplicates, duplicated_chats = [], [], 0, []
         for chat in CHATS:
             expected = expected_of[chat]
             sent = [call.text for call in api.sent_to(chat)]
-            if not contains_in_order(sent, expected):
+            if Counter(expected) - Counter(sent):
                 lost.append(chat)
+            elif not contains_in_order(sent, expected):
+                out_of_order.append(chat)
             if len(sent) > len(expected):
                 duplicates += len(sent) - len(expected)
                 duplicated_chats.append(chat)
@@ -170,7 +175,8 @@ async def test_a_replica_killed_mid_burst_loses_no_reply(api, core, tmp_path, pg
         print(f"replicas: {len(CHATS) * 3} updates, acknowledged {telegram.acknowledged}, "
               f"redelivered {len(telegram.redelivered)} ({telegram.failures}), "
               f"duplicate messages {duplicates} in {len(duplicated_chats)} chats, "
-              f"lost {len(lost)}")
+              f"out of order in {len(out_of_order)} chats, lost {len(lost)}")
+        assert set(out_of_order) <= redelivered_chats, "only a chat touched by the kill"
         assert not lost, f"chats without their full replies: {lost}"
         assert telegram.acknowledged == len(CHATS) * 3
         assert telegram.redelivered, "the kill broke no request: it was not mid-burst"
