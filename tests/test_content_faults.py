@@ -3,7 +3,6 @@ an impossible date, a folder in a file's place, a file that cannot be read."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.content.yaml_source import ContentError, load_yaml
-
-PROJECT = Path(__file__).resolve().parents[1]
-FILES = ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml", "tuning.yaml", "telegram.yaml")
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    root.mkdir()
-    for folder in ("intents", "safety", "translations"):
-        shutil.copytree(PROJECT / folder, root / folder)
-    for name in FILES:
-        shutil.copy(PROJECT / name, root / name)
-    return root
 
 
 def lint(root: Path) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ lint names the file and line of a missing, stale or number-dropping translation.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,6 @@ from bot.content.yaml_source import ContentError
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    root.mkdir()
-    for folder in ("intents", "safety", "translations"):
-        shutil.copytree(PROJECT / folder, root / folder)
-    for name in ("responses.yaml", "crisis_lines.yaml", "synonyms.yaml", "tuning.yaml"):
-        shutil.copy(PROJECT / name, root / name)
-    return root
 
 
 def problems(root: Path) -> list[str]:
