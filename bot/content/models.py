@@ -158,7 +158,7 @@ class SafetyRuleDef(Strict):
     unless: Items = []
     unless_next: Items = []
     unless_prev: Items = []
-    level: Literal["strong", "mention", "weak"] = "strong"
+    level: Literal["strong", "mention", "weak", "with_crisis"] = "strong"
     whole_message: bool = False
     within: int | None = Field(default=None, ge=1, le=30)
 
@@ -200,14 +200,16 @@ class SafetyRule(Strict):
     before a matched phrase cancel that match.
     ``level: mention`` marks a bare topic word that context may turn into a question;
     ``level: weak`` an overdose sign that a crisis match in the same message outranks ("she
-    wishes she would not wake up" is a death wish, not a sleeper who will not wake)."""
+    wishes she would not wake up" is a death wish, not a sleeper who will not wake);
+    ``level: with_crisis`` an overdose sign that counts only beside a crisis match (a death
+    wish with the drugs at hand, "i have the whole stash. goodbye", is a plan to overdose)."""
 
     id: IntentId
     all: list[list[NonEmpty]] = Field(min_length=1)
     unless: list[NonEmpty] = []
     unless_next: list[NonEmpty] = []
     unless_prev: list[NonEmpty] = []
-    level: Literal["strong", "mention", "weak"] = "strong"
+    level: Literal["strong", "mention", "weak", "with_crisis"] = "strong"
     whole_message: bool = False  # the phrase must be the entire message ("help him")
     within: int | None = None  # every group's phrase within this many words of the first's
 

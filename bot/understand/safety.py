@@ -97,6 +97,7 @@ class _Rule:
     unless_prev: tuple[Phrase, ...]
     mention: bool
     weak: bool  # outranked by a crisis match (level: weak)
+    with_crisis: bool  # counts only beside a crisis match (level: with_crisis)
     by_first: tuple[dict[str, tuple[Phrase, ...]], ...]  # per group: phrases by first word
     whole: frozenset[Phrase] = frozenset()  # whole-message rules: the messages that fire
     within: int = 0  # groups' phrases this close together (0: anywhere in the message)
@@ -270,7 +271,7 @@ class SafetyCheck:
             groups = tuple(phrases(g) for g in r.all)
             return _Rule(r.id, groups, phrases(r.unless), phrases(r.unless_next),
                          phrases(r.unless_prev), r.level == "mention", r.level == "weak",
-                         tuple(_by_first_word(g) for g in groups),
+                         r.level == "with_crisis", tuple(_by_first_word(g) for g in groups),
                          frozenset(p for g in groups for p in g) if r.whole_message
                          else frozenset(), r.within or 0)
 
@@ -387,6 +388,9 @@ class SafetyCheck:
                                 if r not in od_live and r not in crisis_live)
                 od, crisis_rules = od_live, crisis_live
         crisis = tuple(r.id for r in crisis_rules)
+        # the drugs at hand count only beside a death wish; with one they make it a plan
+        # to overdose (the steps first, the crisis line added)
+        od = [r for r in od if not r.with_crisis] if not crisis else od
         if od and all(r.mention for r in od) and not crisis:
             for intent, when_any, with_any in self.exemptions:
                 if any(idx.find(p) for p in when_any) and (
@@ -413,5 +417,5 @@ class SafetyCheck:
         idx = _Index(message.tokens, self.classes, self.number_like)
         present = set(idx.positions)
         return tuple(r.id for r in (*self.overdose, *self.crisis)
-                     if r.may_fire(present)
+                     if not r.with_crisis and r.may_fire(present)
                      and self._fires(r, idx, r in self.overdose, present, relaxed=True))
