@@ -177,9 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     p.set_defaults(func=cmd_run)
 
-    from bot.training.cli import add_train_safety
+    from bot.training.cli import add_train_safety, add_tune_cv
 
     add_train_safety(sub)
+    add_tune_cv(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The ``train-safety`` subcommand's arguments; the training itself is imported on use."""
+"""The ``train-safety`` and ``tune-cv`` subcommands' arguments; the work is imported on use."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ def _run(args: argparse.Namespace) -> int:
     from bot.training.train_safety import cmd_train_safety
 
     return cmd_train_safety(args)
+
+
+def _run_tune_cv(args: argparse.Namespace) -> int:
+    from bot.training.tuning_cv import cmd_tune_cv
+
+    return cmd_tune_cv(args)
+
+
+def add_tune_cv(sub: Any) -> None:
+    """Add ``recovery-bot tune-cv``: the matcher's thresholds by cross-validation."""
+    p = sub.add_parser("tune-cv", help="cross-validate the matcher's thresholds on a "
+                                       "labelled set (held-out intent accuracy)")
+    p.add_argument("file", type=Path, help="a JSON Lines set, e.g. tests/data/dev.jsonl")
+    p.add_argument("--folds", type=int, default=5)
+    p.set_defaults(func=_run_tune_cv)
 
 
 def add_train_safety(sub: Any) -> None:
