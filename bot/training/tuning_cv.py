@@ -194,9 +194,9 @@ def format_report(report: CvReport, name: str) -> str:
     out = [f"{name}: {report.lines} lines, {len(report.folds)}-fold cross-validation of "
            "the matcher's thresholds",
            f"intent accuracy, held out      {cell(report.held_out('intent'))}",
-           f"intent accuracy, shipped, dev  {cell(report.in_sample_intent)}",
+           f"intent accuracy, shipped, same {cell(report.in_sample_intent)}",
            f"out of scope, held out         {cell(report.held_out('out_of_scope'))}",
-           f"out of scope, shipped, dev     {cell(report.in_sample_oos)}",
+           f"out of scope, shipped, same    {cell(report.in_sample_oos)}",
            "chosen per fold:"]
     for f in report.folds:
         out.append(f"  fold {f.fold + 1}: " + ", ".join(f"{k} {v:g}" for k, v in f.chosen.items()))
