@@ -137,8 +137,16 @@ class _Builder:
         self._values = parts.renderer.values
         self._by_values: dict[tuple[bool, tuple[str | None, ...]], Reply] = {}
         self._replies: dict[tuple[str, ...], Reply] = {}
+        # no placeholder: one Reply for every country (the texts do not depend on which: "*"
+        # stands for any), one for no country
+        self._fixed = None if self._names else (self._reply("*"), self._reply(None))
 
     def reply(self, country: str | None) -> Reply:
+        if self._fixed is not None:
+            return self._fixed[country is None]
+        return self._reply(country)
+
+    def _reply(self, country: str | None) -> Reply:
         # everything the messages depend on: which first template, and the values it fills
         if self._names:
             values = self._values.get(country) or self._values[None]

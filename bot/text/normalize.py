@@ -210,6 +210,7 @@ class Normaliser:
             if key:
                 self._phrases[key] = tuple(to_tokens(canonical))
         self._longest = max((len(k) for k in self._phrases), default=1)
+        self._starts = frozenset(k[0] for k in self._phrases)  # words a phrase begins with
         top = set(priority)
         for key, value in self._phrases.items():
             top.update(key)
@@ -426,6 +427,10 @@ class Normaliser:
         out: list[str] = []
         i = 0
         while i < len(tokens):
+            if tokens[i] not in self._starts:  # no phrase starts here
+                out.append(tokens[i])
+                i += 1
+                continue
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
                 canonical = self._phrases.get(tuple(tokens[i : i + size]))
                 if canonical is not None:

@@ -17,6 +17,7 @@ extra); without it OpenBLAS uses every core.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -24,6 +25,7 @@ import struct
 import threading
 from array import array
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -363,6 +365,16 @@ class SentenceEncoder:
         self._use._backend = backend
         # without threadpoolctl the package cannot limit BLAS threads
         self.blas_limited = getattr(backend, "_threadpool", None) is not None
+
+    def blas_limit(self) -> AbstractContextManager[object]:
+        """The encoder's BLAS thread limit, for other numpy work on its vectors (the semantic
+        index): one thread, so the result does not depend on the machine's core count and
+        no second thread spins on a busy core (p50 0.6 -> 4 ms measured on a loaded 2-core
+        machine with OpenBLAS's two threads)."""
+        limit = getattr(self._use._backend, "_threadpool", None)
+        if limit is None:
+            return contextlib.nullcontext()
+        return limit(limits=self.threads, user_api="blas")  # type: ignore[no-any-return]
 
     def encode(self, text: str) -> np.ndarray:
         """One message -> (512,) float32."""

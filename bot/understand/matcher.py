@@ -62,6 +62,9 @@ class Matcher:
         self.stopwords = frozenset(t for w in stopwords for t in normalise(w).tokens)
         self.intents = tuple(sorted(examples))
         self.out_of_scope = tuple(p for p in (normalise(w).tokens for w in out_of_scope) if p)
+        self._out_of_scope: dict[str, list[tuple[str, ...]]] = defaultdict(list)  # by 1st word
+        for phrase in self.out_of_scope:
+            self._out_of_scope[phrase[0]].append(phrase)
         self.domain = frozenset(t for w in domain for t in normalise(w).words)
 
         texts: list[str] = []
@@ -202,8 +205,9 @@ class Matcher:
                  for e, o, k in zip(example, overlap, keyword, strict=True)]
         order = sorted(range(n), key=lambda i: -total[i])[:limit]
         scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
-        other_subject = any(p[0] in present and _contains(message.tokens, p)
-                            for p in self.out_of_scope)
+        other_subject = any(_contains(message.tokens, p)
+                            for first in present & self._out_of_scope.keys()
+                            for p in self._out_of_scope[first])
         in_scope = not other_subject or bool(set(message.words) & self.domain)
         known = sum(w for t, w in weights.items() if t in self._intents_with) / query_weight
         vague = not any(keyword) and all(
