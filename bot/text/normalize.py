@@ -67,6 +67,7 @@ _OD_SUFFIX = {
 # 4,000-letter word took minutes to backtrack.)
 _WORDISH = re.compile(r"[a-z0-9@$!|]+")
 _LEET_CHARS = frozenset("013457@$!|")
+_LEET_OR_DIGIT = re.compile(r"[0-9@$!|]")  # a _WORDISH match without one is all letters
 _EDGE_PUNCTUATION = re.compile(r"^[!|]+|[!|]+$")  # "help!!", "|quote|": punctuation
 _NUMBER_WORD = re.compile(
     r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$"
@@ -116,16 +117,25 @@ def _tokenize(text: str) -> _Tokens:
         leet = True
         return word.replace(core, core.translate(_LEET))
 
-    text = _WORDISH.sub(unleet, text)
+    # Each step below is skipped when the text lacks what its pattern needs (it would
+    # change nothing): words of letters only are never leetspeak.
+    if _LEET_OR_DIGIT.search(text):
+        text = _WORDISH.sub(unleet, text)
     if leet:
         text = _LONE_LEET.sub(lambda m: m.group(1).translate(_LEET), text)
-    text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
-    text = _ELISION.sub(r"\1 ", text)  # French "d'en finir", "l'heroine": two words
-    text = _INNER_APOSTROPHE.sub("", text)  # "can't" -> "cant"
-    text = _INNER_DOT.sub("", text)  # "o.d" -> "od", "w.d" -> "wd"
-    text = _GAP.sub(" \x00 ", text)
+    if "od" in text or "o.d" in text:
+        text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
+    if "'" in text:
+        text = _ELISION.sub(r"\1 ", text)  # French "d'en finir", "l'heroine": two words
+        text = _INNER_APOSTROPHE.sub("", text)  # "can't" -> "cant"
+    if "." in text:
+        text = _INNER_DOT.sub("", text)  # "o.d" -> "od", "w.d" -> "wd"
+    if "\n" in text or "\t" in text or "  " in text:
+        text = _GAP.sub(" \x00 ", text)
     text = _NON_WORD.sub(" ", text)
-    text = _LONE_SLASH.sub(" ", text).strip()
+    if "/" in text:
+        text = _LONE_SLASH.sub(" ", text)
+    text = text.strip()
     text = _SPACED.sub(lambda m: JOINED + m.group(0).replace(" ", ""), text)
     text = _SPACED_PAIR.sub(lambda m: JOINED + m.group(1) + m.group(2), text)
     held, plain, joined = [], [], set()
