@@ -178,14 +178,17 @@ class Matcher:
             score_cutoff=SORT_CUTOFF)}
         best_shared = sorted(dice, key=dice.__getitem__, reverse=True)[:SHARED_CANDIDATES]
         example = [0.0] * n
+        pairs = list(weights.items())
+        token_sets, examples, owners, sizes = (self._token_sets, self._texts, self._owners,
+                                               self._weights)
         for i in char_level.keys() | set(best_shared):
             char = char_level.get(i)
             if char is None:
-                char = fuzz.ratio(sorted_query, self._texts[i])
-            words = self._token_sets[i]
-            exact = sum(w for t, w in weights.items() if t in words)
-            score = (200.0 * exact / (query_weight + self._weights[i]) + char) / 2.0
-            owner = self._owners[i]
+                char = fuzz.ratio(sorted_query, examples[i])
+            words = token_sets[i]
+            exact = sum([w for t, w in pairs if t in words])  # same order: same float sum
+            score = (200.0 * exact / (query_weight + sizes[i]) + char) / 2.0
+            owner = owners[i]
             if score > example[owner]:
                 example[owner] = score
 
