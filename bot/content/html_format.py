@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 ALLOWED_TAGS = {
@@ -58,8 +59,63 @@ class _Checker(HTMLParser):
         self.problems.append("declarations are not allowed")
 
 
+# The markup the content uses: <tag>, </tag> (allowed tags), <a href="..."> and the four
+# named entities. When every '<' and '&' of a text starts one of these (each match holds
+# exactly one of them, so counting is enough), HTMLParser would make exactly these calls:
+# tags are lower case, an href holds no quote, space, '<', '>' or '&', and no allowed tag
+# switches the parser to CDATA mode. The bare '&' and '<' checks cannot fire on such a text.
+# tests/test_html_format.py compares both ways on every content text and on malformed ones.
+_SIMPLE = re.compile(r'<(/?)([a-z]+)>|<a href="([^"<>&\s]*)">|&(lt|gt|amp|quot);')
+_Token = tuple[str, str, str, str]
+
+
+def _simple_tokens(text: str) -> tuple[_Token, ...] | None:
+    """The markup of ``text`` if it is only the simple forms above and allowed tags."""
+    found = _SIMPLE.findall(text)
+    if len(found) != text.count("<") + text.count("&"):
+        return None
+    if any(tag and tag not in ALLOWED_TAGS for _, tag, _, _ in found):
+        return None
+    return tuple(found)
+
+
+def _feed_simple(checker: _Checker, tokens: tuple[_Token, ...]) -> None:
+    """Give ``checker`` the calls HTMLParser would make for these tokens."""
+    for slash, tag, href, entity in tokens:
+        if entity:
+            checker.handle_entityref(entity)
+        elif not tag:  # <a href="...">
+            checker.handle_starttag("a", [("href", href)])
+        elif slash:
+            checker.handle_endtag(tag)
+        else:
+            checker.handle_starttag(tag, [])
+
+
+@lru_cache(maxsize=4096)
+def _markup_problems(tokens: tuple[_Token, ...]) -> tuple[str, ...]:
+    """The checker's problems and the never-closed tag for this markup (many texts share
+    theirs: the same reply for each country)."""
+    checker = _Checker()
+    _feed_simple(checker, tokens)
+    closed = [f"<{checker.stack[-1]}> is never closed"] if checker.stack else []
+    return (*checker.problems, *closed)
+
+
 def html_problems(text: str) -> list[str]:
     """Reasons Telegram would refuse ``text`` with parse_mode=HTML (empty list if fine)."""
+    tokens = _simple_tokens(text)
+    problems = _parsed_problems(text) if tokens is None else list(_markup_problems(tokens))
+    plain = html_to_text(text)
+    if not plain.strip():
+        problems.append("message is empty")
+    if len(plain) > MAX_MESSAGE_CHARS:
+        problems.append(f"message is {len(plain)} characters, over Telegram's {MAX_MESSAGE_CHARS}")
+    return problems
+
+
+def _parsed_problems(text: str) -> list[str]:
+    """The bare '&' and '<' checks and HTMLParser's verdict (any markup)."""
     problems: list[str] = []
     for match in re.finditer(r"&", text):
         if not _ENTITY.match(text, match.start()):
@@ -73,11 +129,6 @@ def html_problems(text: str) -> list[str]:
     problems.extend(checker.problems)
     if checker.stack:
         problems.append(f"<{checker.stack[-1]}> is never closed")
-    plain = html_to_text(text)
-    if not plain.strip():
-        problems.append("message is empty")
-    if len(plain) > MAX_MESSAGE_CHARS:
-        problems.append(f"message is {len(plain)} characters, over Telegram's {MAX_MESSAGE_CHARS}")
     return problems
 
 

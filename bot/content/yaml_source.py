@@ -50,6 +50,7 @@ class SourceFile:
 
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+_STR = "tag:yaml.org,2002:str"
 
 
 def _walk(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, int],
@@ -87,6 +88,8 @@ def _walk(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, i
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, loader, (*loc, i), lines, seen) for i, item in enumerate(node.value)]
+    if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value  # what the safe constructor returns for a string (most values)
     try:
         return loader.construct_object(node, deep=True)
     except ValueError as exc:  # "2026-02-31": a date that does not exist

@@ -8,6 +8,8 @@ that this part is only in English for now.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.content import SAFETY_INTENTS, Content
 from bot.content.html_format import html_problems
 from bot.content.placeholders import PLACEHOLDERS
@@ -33,9 +35,16 @@ class Catalogue:
             self.labels[lang] = {**resp.labels, **tr.labels}
         self.titles = en_titles
         keys: list[str | None] = [None, *countries]
-        self.topics = {(rid, cc, lang): self._build_topic(rid, cc, lang)
+        # Each (reply, language) is prepared once: its templates, buttons and route; then
+        # each country only fills the templates (a text is made once per distinct set of
+        # values) and shares one Reply with every country that gets the same texts.
+        topic = {(rid, lang): _Builder(self._topic_parts(rid, lang))
+                 for rid in resp.responses for lang in self.languages}
+        self.topics = {(rid, cc, lang): topic[rid, lang].reply(cc)
                        for rid in resp.responses for cc in keys for lang in self.languages}
-        self.messages = {(key, cc, lang): self._build_message(key, cc, lang)
+        message = {(key, lang): _Builder(self._message_parts(key, lang))
+                   for key in resp.messages for lang in self.languages}
+        self.messages = {(key, cc, lang): message[key, lang].reply(cc)
                          for key in resp.messages for cc in keys for lang in self.languages}
 
     def buttons(self, ids: list[str] | tuple[str, ...], lang: str = "en") -> tuple[Button, ...]:
@@ -45,29 +54,27 @@ class Catalogue:
     def _note(self, lang: str) -> str:
         return f"<i>{self.content.translations[lang].english_only}</i>\n\n"
 
-    def _build_topic(self, rid: str, country: str | None, lang: str) -> Reply:
+    def _topic_parts(self, rid: str, lang: str) -> _Parts:
         r = self.content.responses.responses[rid]
         tr = self.content.translations[lang].responses.get(rid) if lang != "en" else None
         note = ""
         if tr is not None and tr.text:
-            text = tr.no_country_text if (country is None and tr.no_country_text) else tr.text
-            more = tr.more or r.more
+            text, no_country, more = tr.text, tr.no_country_text, tr.more or r.more
         else:
-            text = r.no_country_text if (country is None and r.no_country_text) else r.text
-            more, note = r.more, (self._note(lang) if lang != "en" else "")
-        messages = tuple(self.renderer.fill(t, country) for t in (note + text, *more))
+            text, no_country, more = r.text, r.no_country_text, r.more
+            note = self._note(lang) if lang != "en" else ""
         route: Route = ROUTE_OF_SAFETY.get(parent_of(rid, SAFETY_INTENTS), "answer")  # type: ignore[assignment]
-        return Reply(route, rid, messages, self.buttons(r.buttons, lang), score=100.0)
+        return _Parts(self.renderer, route, rid, note + (no_country or text), note + text,
+                      tuple(more), self.buttons(r.buttons, lang), 100.0)
 
-    def _build_message(self, key: str, country: str | None, lang: str) -> Reply:
+    def _message_parts(self, key: str, lang: str) -> _Parts:
         m = self.content.responses.messages[key]
         tr = self.content.translations[lang].messages.get(key) if lang != "en" else None
         source = tr if tr is not None else m
         note = self._note(lang) if (lang != "en" and tr is None) else ""
-        text = (source.no_country_text if (country is None and source.no_country_text)
-                else source.text)
-        return Reply("fallback", None, (self.renderer.fill(note + text, country),),
-                     self.buttons(m.buttons, lang))
+        return _Parts(self.renderer, "fallback", None,
+                      note + (source.no_country_text or source.text), note + source.text, (),
+                      self.buttons(m.buttons, lang), 0.0)
 
     def problems(self) -> list[str]:
         """HTML and placeholder problems of the filled texts, as ``file:line: message``."""
@@ -75,21 +82,85 @@ class Catalogue:
         problems: list[str] = []
         seen: set[tuple[str, str]] = set()
         checked: set[str] = set()  # each distinct text once (many countries share a text)
-        items = [(("responses", rid), reply) for (rid, _, _), reply in self.topics.items()]
-        items += [(("messages", key), reply) for (key, _, _), reply in self.messages.items()]
-        for loc, reply in items:
-            for text in reply.messages:
-                if text in checked:
+        replies: set[int] = set()  # a Reply shared by many countries: its texts are checked
+        for kind, catalogue in (("responses", self.topics), ("messages", self.messages)):
+            for (key, _, _), reply in catalogue.items():
+                if id(reply) in replies:
                     continue
-                checked.add(text)
-                for issue in html_problems(text):
-                    if (loc[1], issue) not in seen:
-                        seen.add((loc[1], issue))
-                        problems.append(f"{src.where(loc)}: {loc[1]}: {issue}")
-                for name in self.renderer.unfilled(text):
-                    if (loc[1], name) not in seen:
-                        seen.add((loc[1], name))
-                        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-                        problems.append(f"{src.where(loc)}: {loc[1]}: unknown placeholder "
-                                        f"{{{name}}} (known: {known})")
+                replies.add(id(reply))
+                loc = (kind, key)
+                for text in reply.messages:
+                    if text in checked:
+                        continue
+                    checked.add(text)
+                    for issue in html_problems(text):
+                        if (key, issue) not in seen:
+                            seen.add((key, issue))
+                            problems.append(f"{src.where(loc)}: {key}: {issue}")
+                    for name in self.renderer.unfilled(text):
+                        if (key, name) not in seen:
+                            seen.add((key, name))
+                            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                            problems.append(f"{src.where(loc)}: {key}: unknown placeholder "
+                                            f"{{{name}}} (known: {known})")
         return problems
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What one reply in one language is made of, before a country fills it."""
+
+    renderer: Renderer
+    route: Route
+    intent: str | None
+    no_country_text: str  # the first message for no known country
+    text: str  # ... for a country
+    more: tuple[str, ...]
+    buttons: tuple[Button, ...]
+    score: float
+
+
+class _Builder:
+    """One reply in one language for every country: ``Reply(route, intent, messages,
+    buttons, score)`` with the messages filled for that country. Countries that give the
+    templates the same values share one Reply (most replies use no placeholder at all)."""
+
+    def __init__(self, parts: _Parts) -> None:
+        self.parts = parts
+        fill = parts.renderer.filler
+        self._first = fill(parts.text)
+        self._first_none = (self._first if parts.no_country_text == parts.text
+                            else fill(parts.no_country_text))
+        self._more = tuple(fill(t) for t in parts.more)
+        fillers = (self._first, self._first_none, *self._more)
+        self._names = tuple(dict.fromkeys(n for f in fillers for n in f.names))
+        self._values = parts.renderer.values
+        self._by_values: dict[tuple[bool, tuple[str | None, ...]], Reply] = {}
+        self._replies: dict[tuple[str, ...], Reply] = {}
+        # no placeholder: one Reply for every country (the texts do not depend on which: "*"
+        # stands for any), one for no country
+        self._fixed = None if self._names else (self._reply("*"), self._reply(None))
+
+    def reply(self, country: str | None) -> Reply:
+        if self._fixed is not None:
+            return self._fixed[country is None]
+        return self._reply(country)
+
+    def _reply(self, country: str | None) -> Reply:
+        # everything the messages depend on: which first template, and the values it fills
+        if self._names:
+            values = self._values.get(country) or self._values[None]
+            key = (country is None, tuple(map(values.get, self._names)))
+        else:
+            key = (country is None, ())
+        reply = self._by_values.get(key)
+        if reply is None:
+            first = self._first_none if country is None else self._first
+            messages = (first(country), *(more(country) for more in self._more))
+            reply = self._replies.get(messages)
+            if reply is None:
+                p = self.parts
+                reply = self._replies[messages] = Reply(p.route, p.intent, messages,
+                                                        p.buttons, p.score)
+            self._by_values[key] = reply
+        return reply

@@ -118,5 +118,29 @@ class Renderer:
         values = self.values.get(country) or self.values[None]
         return _fill(template, values).strip()
 
+    def filler(self, template: str) -> TemplateFill:
+        """``template`` filled for many countries, each distinct text once."""
+        return TemplateFill(template, self)
+
     def unfilled(self, text: str) -> list[str]:
         return PLACEHOLDER.findall(text)
+
+
+class TemplateFill:
+    """One template for every country: ``fill(template, country)``, but a text is made only
+    once per distinct set of the values the template uses (most countries share a text) and
+    the same string object is returned for each."""
+
+    def __init__(self, template: str, renderer: Renderer) -> None:
+        self.template = template
+        self.renderer = renderer
+        self.names = tuple(dict.fromkeys(PLACEHOLDER.findall(template)))
+        self._texts: dict[tuple[str | None, ...], str] = {}
+
+    def __call__(self, country: str | None) -> str:
+        values = self.renderer.values.get(country) or self.renderer.values[None]
+        key = tuple(values.get(name) for name in self.names)  # all _fill reads of values
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = _fill(self.template, values).strip()
+        return text

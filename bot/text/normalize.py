@@ -67,6 +67,7 @@ _OD_SUFFIX = {
 # 4,000-letter word took minutes to backtrack.)
 _WORDISH = re.compile(r"[a-z0-9@$!|]+")
 _LEET_CHARS = frozenset("013457@$!|")
+_LEET_OR_DIGIT = re.compile(r"[0-9@$!|]")  # a _WORDISH match without one is all letters
 _EDGE_PUNCTUATION = re.compile(r"^[!|]+|[!|]+$")  # "help!!", "|quote|": punctuation
 _NUMBER_WORD = re.compile(
     r"^\d+(st|nd|rd|th|am|pm|h|hr|hrs|mg|mcg|ml|x|k|s|yo|yrs|mins?)$"
@@ -78,6 +79,9 @@ _GAP = re.compile(r"[ \t]*\n\s*|[ \t]{2,}")  # wide gaps between spaced-out word
 _SPACED = re.compile(r"(?<![a-z0-9_/])[a-z0-9](?: [a-z0-9](?![a-z0-9_/])){2,}")
 _SPACED_PAIR = re.compile(r"(?:(?<=\x00 )|^)([a-z]) ([a-z])(?= \x00|$)")  # "i s" between gaps
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_INNER_APOSTROPHE = re.compile(r"(?<=[a-z])'(?=[a-z])")
+_INNER_DOT = re.compile(r"(?<=[a-z])\.(?=[a-z]\b)")
+_LONE_SLASH = re.compile(r"(?<![a-z])/|/(?![a-z])")
 _DOUBLES = re.compile(r"([a-z])\1+")
 # One- and two-letter words a spaced-out or glued run may be split into.
 _SHORT_WORDS = frozenset({
@@ -113,16 +117,25 @@ def _tokenize(text: str) -> _Tokens:
         leet = True
         return word.replace(core, core.translate(_LEET))
 
-    text = _WORDISH.sub(unleet, text)
+    # Each step below is skipped when the text lacks what its pattern needs (it would
+    # change nothing): words of letters only are never leetspeak.
+    if _LEET_OR_DIGIT.search(text):
+        text = _WORDISH.sub(unleet, text)
     if leet:
         text = _LONE_LEET.sub(lambda m: m.group(1).translate(_LEET), text)
-    text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
-    text = _ELISION.sub(r"\1 ", text)  # French "d'en finir", "l'heroine": two words
-    text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)  # "can't" -> "cant"
-    text = re.sub(r"(?<=[a-z])\.(?=[a-z]\b)", "", text)  # "o.d" -> "od", "w.d" -> "wd"
-    text = _GAP.sub(" \x00 ", text)
+    if "od" in text or "o.d" in text:
+        text = _OD_FORMS.sub(lambda m: " " + _OD_SUFFIX[m.group(1)] + " ", text)
+    if "'" in text:
+        text = _ELISION.sub(r"\1 ", text)  # French "d'en finir", "l'heroine": two words
+        text = _INNER_APOSTROPHE.sub("", text)  # "can't" -> "cant"
+    if "." in text:
+        text = _INNER_DOT.sub("", text)  # "o.d" -> "od", "w.d" -> "wd"
+    if "\n" in text or "\t" in text or "  " in text:
+        text = _GAP.sub(" \x00 ", text)
     text = _NON_WORD.sub(" ", text)
-    text = re.sub(r"(?<![a-z])/|/(?![a-z])", " ", text).strip()
+    if "/" in text:
+        text = _LONE_SLASH.sub(" ", text)
+    text = text.strip()
     text = _SPACED.sub(lambda m: JOINED + m.group(0).replace(" ", ""), text)
     text = _SPACED_PAIR.sub(lambda m: JOINED + m.group(1) + m.group(2), text)
     held, plain, joined = [], [], set()
@@ -132,6 +145,10 @@ def _tokenize(text: str) -> _Tokens:
         if JOINED in raw:
             joined.add(len(held))
             raw = raw.replace(JOINED, "")
+        if _REPEATS.search(raw) is None:  # most words: both subs would return ``raw``
+            held.append(raw)
+            plain.append(raw)
+            continue
         held.append(_REPEATS.sub(r"\1\1", raw))
         plain.append(_REPEATS.sub(r"\1", raw))
     return _Tokens(plain, held, frozenset(joined), leet)
@@ -152,14 +169,21 @@ def build_cache() -> Iterator[None]:
         _build_cache = outer
 
 
+def _tokens(text: str) -> _Tokens:
+    """``_tokenize(text)``, remembered while content loads (a phrase is read by the
+    vocabulary, the safety rules and the matcher alike). Callers never change it."""
+    if _build_cache is None:
+        return _tokenize(text)
+    key = "t:" + text
+    found = _build_cache.get(key)
+    if found is None:
+        found = _build_cache[key] = _tokenize(text)
+    return found  # type: ignore[no-any-return]
+
+
 def to_tokens(text: str) -> list[str]:
     """Clean text and split it into word tokens (before vocabulary work)."""
-    if _build_cache is None:
-        return _tokenize(text).plain
-    key = "t:" + text
-    if key not in _build_cache:
-        _build_cache[key] = _tokenize(text).plain
-    return list(_build_cache[key])
+    return list(_tokens(text).plain)
 
 
 def squeeze(word: str) -> str:
@@ -196,6 +220,7 @@ class Normaliser:
             if key:
                 self._phrases[key] = tuple(to_tokens(canonical))
         self._longest = max((len(k) for k in self._phrases), default=1)
+        self._starts = frozenset(k[0] for k in self._phrases)  # words a phrase begins with
         top = set(priority)
         for key, value in self._phrases.items():
             top.update(key)
@@ -376,7 +401,7 @@ class Normaliser:
         return out
 
     def _words(self, text: str) -> list[str]:
-        parts = _tokenize(text)
+        parts = _tokens(text)
         fixed: list[str] = []
         for n, (plain, held) in enumerate(zip(parts.plain, parts.held, strict=True)):
             if n >= MAX_CORRECTIONS:
@@ -412,6 +437,10 @@ class Normaliser:
         out: list[str] = []
         i = 0
         while i < len(tokens):
+            if tokens[i] not in self._starts:  # no phrase starts here
+                out.append(tokens[i])
+                i += 1
+                continue
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
                 canonical = self._phrases.get(tuple(tokens[i : i + size]))
                 if canonical is not None:

@@ -62,6 +62,9 @@ class Matcher:
         self.stopwords = frozenset(t for w in stopwords for t in normalise(w).tokens)
         self.intents = tuple(sorted(examples))
         self.out_of_scope = tuple(p for p in (normalise(w).tokens for w in out_of_scope) if p)
+        self._out_of_scope: dict[str, list[tuple[str, ...]]] = defaultdict(list)  # by 1st word
+        for phrase in self.out_of_scope:
+            self._out_of_scope[phrase[0]].append(phrase)
         self.domain = frozenset(t for w in domain for t in normalise(w).words)
 
         texts: list[str] = []
@@ -175,14 +178,17 @@ class Matcher:
             score_cutoff=SORT_CUTOFF)}
         best_shared = sorted(dice, key=dice.__getitem__, reverse=True)[:SHARED_CANDIDATES]
         example = [0.0] * n
+        pairs = list(weights.items())
+        token_sets, examples, owners, sizes = (self._token_sets, self._texts, self._owners,
+                                               self._weights)
         for i in char_level.keys() | set(best_shared):
             char = char_level.get(i)
             if char is None:
-                char = fuzz.ratio(sorted_query, self._texts[i])
-            words = self._token_sets[i]
-            exact = sum(w for t, w in weights.items() if t in words)
-            score = (200.0 * exact / (query_weight + self._weights[i]) + char) / 2.0
-            owner = self._owners[i]
+                char = fuzz.ratio(sorted_query, examples[i])
+            words = token_sets[i]
+            exact = sum([w for t, w in pairs if t in words])  # same order: same float sum
+            score = (200.0 * exact / (query_weight + sizes[i]) + char) / 2.0
+            owner = owners[i]
             if score > example[owner]:
                 example[owner] = score
 
@@ -202,8 +208,9 @@ class Matcher:
                  for e, o, k in zip(example, overlap, keyword, strict=True)]
         order = sorted(range(n), key=lambda i: -total[i])[:limit]
         scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
-        other_subject = any(p[0] in present and _contains(message.tokens, p)
-                            for p in self.out_of_scope)
+        other_subject = any(_contains(message.tokens, p)
+                            for first in present & self._out_of_scope.keys()
+                            for p in self._out_of_scope[first])
         in_scope = not other_subject or bool(set(message.words) & self.domain)
         known = sum(w for t, w in weights.items() if t in self._intents_with) / query_weight
         vague = not any(keyword) and all(

@@ -74,6 +74,10 @@ class _Index:
 
     def find(self, phrase: Phrase) -> list[Span]:
         """Every (start, end) where ``phrase`` occurs."""
+        # a word (or placeholder) no token matches: nowhere (``positions`` lists every
+        # token a word or placeholder matches); most phrases of a rule end here
+        if len(phrase) > 1 and phrase[1] not in self.positions:
+            return []
         spans = []
         for start in self.positions.get(phrase[0], ()):
             if all(self._token_matches(start + k, w) for k, w in enumerate(phrase[1:], 1)):
@@ -101,6 +105,8 @@ class _Rule:
     by_first: tuple[dict[str, tuple[Phrase, ...]], ...]  # per group: phrases by first word
     whole: frozenset[Phrase] = frozenset()  # whole-message rules: the messages that fire
     within: int = 0  # groups' phrases this close together (0: anywhere in the message)
+    next_index: _Phrases | None = None  # unless_next / unless_prev by first / last word
+    prev_index: _Phrases | None = None
 
     def may_fire(self, present: set[str]) -> bool:
         """Cheap test: every group has a phrase whose first word is in the message."""
@@ -132,6 +138,15 @@ class _Phrases:
                 for phrase in self._first.get(key, ()):
                     if idx.starts_with(pos, phrase):
                         yield phrase
+
+    def at(self, idx: _Index, pos: int) -> bool:
+        """Whether one of the phrases occurs at ``pos`` (``idx.starts_with`` for any): a
+        phrase can only if its first word is the token there or a placeholder it matches."""
+        return next(self.starting(idx, pos), None) is not None
+
+    def before(self, idx: _Index, end: int) -> bool:
+        """Whether one of the phrases occurs right before ``end`` (``idx.ends_with``)."""
+        return next(self.ending(idx, end), None) is not None
 
     def ending(self, idx: _Index, end: int) -> Iterator[Phrase]:
         """The phrases that occur right before ``end``."""
@@ -273,7 +288,8 @@ class SafetyCheck:
                          phrases(r.unless_prev), r.level == "mention", r.level == "weak",
                          r.level == "with_crisis", tuple(_by_first_word(g) for g in groups),
                          frozenset(p for g in groups for p in g) if r.whole_message
-                         else frozenset(), r.within or 0)
+                         else frozenset(), r.within or 0,
+                         _Phrases(phrases(r.unless_next)), _Phrases(phrases(r.unless_prev)))
 
         ctx = spec.context
         many = words(ctx.many_words)
@@ -287,6 +303,7 @@ class SafetyCheck:
         self.overdose = tuple(rule(r) for r in spec.overdose)
         self.crisis = tuple(rule(r) for r in spec.crisis)
         self.not_drugs = phrases(spec.not_drugs)
+        self._not_drugs = _Phrases(self.not_drugs)
         self.exemptions = tuple((e.intent, phrases(e.when_any), phrases(e.with_any))
                                 for e in spec.exemptions)
         negators = phrases(ctx.negators)
@@ -303,8 +320,8 @@ class SafetyCheck:
         within three words."""
         if end >= len(idx.tokens) or idx.tokens[end] not in ("on", "off", "of"):
             return False
-        return any(idx.starts_with(pos, p) for pos in range(end + 1, min(end + 4, len(idx.tokens)))
-                   for p in self.not_drugs)
+        return any(self._not_drugs.at(idx, pos)
+                   for pos in range(end + 1, min(end + 4, len(idx.tokens))))
 
     def _fires(self, rule: _Rule, idx: _Index, overdose: bool, present: set[str],
                calm: _Calm | None = None, *, relaxed: bool = False) -> bool:
@@ -356,10 +373,10 @@ class SafetyCheck:
             if any(u_start < end + UNLESS_WINDOW and u_end > start - UNLESS_WINDOW
                    for u_start, u_end in unless):
                 continue
-            if any(idx.starts_with(end, p) or idx.starts_with(end + 1, p)
-                   for p in rule.unless_next):
+            assert rule.next_index is not None and rule.prev_index is not None
+            if rule.next_index.at(idx, end) or rule.next_index.at(idx, end + 1):
                 continue
-            if any(idx.ends_with(start, p) for p in rule.unless_prev):
+            if rule.prev_index.before(idx, start):
                 continue
             if overdose and self._joke_object_follows(idx, end):
                 continue

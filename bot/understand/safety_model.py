@@ -107,13 +107,10 @@ def ngram_buckets(text: str, settings: FeatureSettings) -> tuple[np.ndarray, np.
     toks = words(text)
     cb, wb = settings.char_buckets, settings.word_buckets
     lo, hi = settings.char_min, settings.char_max
-    chars: set[int] = set()
-    for tok in set(toks):
-        padded = f" {tok} "
-        size = len(padded)
-        for n in range(lo, min(hi, size) + 1):
-            for i in range(size - n + 1):
-                chars.add(_bucket("c" + padded[i:i + n], cb))
+    grams = {"c" + padded[i:i + n] for padded in {f" {tok} " for tok in toks}
+             for n in range(lo, min(hi, len(padded)) + 1) for i in range(len(padded) - n + 1)}
+    crc32 = zlib.crc32
+    chars = {crc32(g.encode("utf-8", "surrogatepass")) % cb for g in grams}  # _bucket, inlined
     grams = {"w" + t for t in toks}
     for k in range(2, settings.word_max + 1):
         grams.update("w" + " ".join(toks[i:i + k]) for i in range(len(toks) - k + 1))

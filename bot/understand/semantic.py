@@ -41,10 +41,12 @@ class SemanticIndex:
         counts = [len(examples[i]) for i in self.intents]
         self._starts = np.cumsum([0, *counts[:-1]]).astype(np.int64)
         self._pairs = pairs
+        self._blas_limit = encoder.blas_limit
 
     def scores(self, embedding: np.ndarray) -> list[tuple[str, float]]:
         """Each intent's closest example (cosine), best first."""
-        cosine = self.matrix @ embedding.astype(np.float32)
+        with self._blas_limit():  # one BLAS thread, as the encoder
+            cosine = self.matrix @ embedding.astype(np.float32)
         best = np.maximum.reduceat(cosine, self._starts)
         order = np.argsort(-best)
         return [(self.intents[k], float(best[k])) for k in order]
