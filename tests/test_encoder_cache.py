@@ -124,3 +124,14 @@ def test_the_folder_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("RECOVERY_BOT_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert encoder_cache.default_dir() == tmp_path / "recovery-bot"
+
+
+def test_a_header_claiming_huge_arrays_allocates_nothing(tmp_path: Path) -> None:
+    import json
+
+    header = json.dumps({"format": encoder_cache.FORMAT, "sources": dict(sorted(
+        PINNED_SHA256.items())), "arrays": [["table", None, "|u1", [10**12, 512]]],
+        "scalars": {}, "blobs": [], "tokenizer": {}}).encode()
+    path = encoder_cache.cache_path(tmp_path, PINNED_SHA256)
+    path.write_bytes(encoder_cache.MAGIC + len(header).to_bytes(8, "little") + header)
+    assert encoder_cache.read(tmp_path, PINNED_SHA256) is None

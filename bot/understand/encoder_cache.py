@@ -179,6 +179,13 @@ def read(folder: Path, sources: Mapping[str, str], pinned: str = PINNED_SHA256
             header = json.loads(header_bytes)
             if header.get("format") != FORMAT or header.get("sources") != dict(sources):
                 return None
+            expected = len(start) + size + _pad(len(start) + size)
+            for _, _, dtype, shape in header["arrays"]:
+                nbytes = int(np.dtype(dtype).itemsize * np.prod(shape, dtype=np.int64))
+                expected += nbytes + _pad(nbytes)
+            expected += sum(length + _pad(length) for _, length in header["blobs"])
+            if expected != os.fstat(f.fileno()).st_size:  # before allocating anything
+                return None
             pad = bytearray(_pad(len(start) + size))
             _read_exact(f, memoryview(pad), digest)
             attrs: dict[str, Any] = dict(header["scalars"])
@@ -198,7 +205,7 @@ def read(folder: Path, sources: Mapping[str, str], pinned: str = PINNED_SHA256
                 blobs[name] = bytes(data)
             if f.read(1):
                 return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # any damage: no cache (it is rebuilt), never a failed start
         return None
     if digest.hexdigest() != pinned:
         return None
