@@ -281,3 +281,5 @@ class TuningFile(Strict):
     semantic_answer_min: float = Field(ge=0, le=1)  # another language: answer by meaning
     semantic_margin: float = Field(ge=0, le=1)  # ... with this lead over another topic
     semantic_clarify_min: float = Field(ge=0, le=1)  # otherwise: "did you mean" by meaning
+    # a long post (several sentences): the whole post's meaning answers when this close
+    semantic_long_min: float = Field(default=1.0, ge=0, le=1)
