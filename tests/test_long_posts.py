@@ -21,14 +21,14 @@ NOTHING = Classification("fallback", None, 0.0, ())
 
 def test_a_long_post_the_words_missed_is_answered_by_its_meaning(core):
     cl = core.classifier
-    got = cl._long_by_meaning(NOTHING, cl.model.encoder.encode(CRAVINGS))
+    got = cl._by_meaning(NOTHING, cl.model.encoder.encode(CRAVINGS), "en", long=True)
     assert (got.route, cl.parent(got.intent or "")) == ("answer", "cravings")
 
 
 def test_an_off_topic_long_post_still_gets_the_menu(core):
     assert core.classify(SPORT).route == "fallback"
     cl = core.classifier
-    assert cl._long_by_meaning(NOTHING, cl.model.encoder.encode(SPORT)) is NOTHING
+    assert cl._by_meaning(NOTHING, cl.model.encoder.encode(SPORT), "en", long=True) is NOTHING
 
 
 def test_where_the_words_answered_the_meaning_does_not_overrule_them(core):

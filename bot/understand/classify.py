@@ -209,46 +209,27 @@ class Classifier:
                       if self.parent(c[0]) == safety.exempt_intent]
             intent = family[0][0] if family else safety.exempt_intent
             return Classification("answer", intent, 100.0, match.scores, tokens=tokens)
-        result: Classification | None = None
         if len(sentences) > 1:
             main = self._main_need(sentences[:MAX_SENTENCES])
             if main is not None:
-                result = dataclasses.replace(main, tokens=tokens)
-        if result is None:
-            lexical = self._match(message, tokens)
-            if embedding is None or self.semantic is None or lexical.route == "answer":
-                result = lexical
-            else:
-                result = self._by_meaning(lexical, embedding, lang)
-        if sentences and embedding is not None and self.semantic is not None:
-            return self._long_by_meaning(result, embedding)
-        return result
-
-    def _long_by_meaning(self, picked: Classification, embedding: np.ndarray) -> Classification:
-        """A long post whose sentences' words found no answer: its whole meaning may. Only
-        then: where the words did answer, letting the meaning overrule them helped the
-        long-post tuning sets (73 -> 81 of 122) but picked the wrong topic for two of three
-        fresh posts (a backstory of use outweighs the question), so it is not done."""
-        assert self.semantic is not None
-        if picked.route == "answer":
-            return picked
-        t = self.tuning
-        ranked = self.semantic.scores(embedding)
-        top, best = ranked[0]
-        parent = self.parent(top)
-        rival = next((s for i, s in ranked[1:] if self.parent(i) != parent), 0.0)
-        if best < t.semantic_long_min or best - rival < t.semantic_margin:
-            return picked
-        candidates = tuple((i, round(100 * s, 1)) for i, s in ranked[:5])
-        return Classification("answer", top, round(100 * best, 1), candidates,
-                              tokens=picked.tokens)
+                return dataclasses.replace(main, tokens=tokens)
+        lexical = self._match(message, tokens)
+        if embedding is None or self.semantic is None or lexical.route == "answer":
+            return lexical
+        return self._by_meaning(lexical, embedding, lang, long=bool(sentences))
 
     def _by_meaning(self, lexical: Classification, embedding: np.ndarray,
-                    lang: str | None) -> Classification:
+                    lang: str | None, long: bool = False) -> Classification:
         """When the words did not answer: the closest meaning. Another language may be
-        answered by meaning alone (its words are not in the examples); in English a close
-        meaning only offers "did you mean", since meaning alone mistakes off-topic messages
-        for topics too often. Text in no clear language (gibberish) is left to the words."""
+        answered by meaning alone (its words are not in the examples), and so may a long
+        post (``semantic_long_min``: its whole meaning names the topic better than any one
+        sentence's words); in English a short message's close meaning only offers "did you
+        mean", since meaning alone mistakes off-topic messages for topics too often. Text in
+        no clear language (gibberish) is left to the words.
+
+        Meaning never overrules words that answered: for long posts that scored higher on
+        the tuning sets (73 -> 81 of 122) but picked the wrong topic for two of three fresh
+        posts (a backstory of use outweighs the question)."""
         assert self.semantic is not None
         t = self.tuning
         ranked = self.semantic.scores(embedding)
@@ -256,8 +237,9 @@ class Classifier:
         parent = self.parent(top)
         rival = next((s for i, s in ranked[1:] if self.parent(i) != parent), 0.0)
         candidates = tuple((i, round(100 * s, 1)) for i, s in ranked[:5])
-        if (lang not in (None, "en") and best >= t.semantic_answer_min
-                and best - rival >= t.semantic_margin):
+        foreign = lang not in (None, "en") and best >= t.semantic_answer_min
+        if (foreign or (long and best >= t.semantic_long_min)) \
+                and best - rival >= t.semantic_margin:
             return Classification("answer", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
         # the words of another language only confuse the English word matcher: its "did you
