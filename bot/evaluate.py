@@ -15,6 +15,18 @@ NON_ANSWER = {"overdose", "suicide", "none"}
 SAFETY_ADJACENT = {"overdose", "suicide", "naloxone", "good_samaritan"}
 
 
+def answered_right(route: str, intent: str | None, parent: str | None,
+                   labels: list[str] | tuple[str, ...]) -> bool:
+    """An answer-intent line: routed ``answer`` with a labelled intent (a finer label or its
+    parent counts)."""
+    return route == "answer" and (intent in labels or parent in labels)
+
+
+def out_of_scope_handled(route: str) -> bool:
+    """A ``["none"]`` line: "did you mean" or the menu, never a confident answer."""
+    return route in ("clarify", "fallback")
+
+
 @dataclass
 class Metric:
     name: str
@@ -103,12 +115,11 @@ def evaluate(core: Core, path: Path) -> Report:
                  else "none" if labels == ["none"] else "answer")
         report.confusion[(group, c.route)] += 1
         if labels and not NON_ANSWER & set(labels):
-            hit = c.intent in labels or top_parent in labels  # finer label or its parent
-            report.intent.add(c.route == "answer" and hit, shown)
+            report.intent.add(answered_right(c.route, c.intent, top_parent, labels), shown)
             report.answered += c.route == "answer"
             report.clarified += c.route == "clarify"
         if labels == ["none"]:
-            report.out_of_scope.add(c.route in ("clarify", "fallback"), shown)
+            report.out_of_scope.add(out_of_scope_handled(c.route), shown)
     return report
 
 

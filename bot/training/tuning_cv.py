@@ -7,7 +7,7 @@ grid point with the best score on the *other* folds is chosen (ties go to the sh
 values, then to the grid's order) and scored on the held-out fold. The held-out figures are
 the honest ones; the in-sample figure with the shipped values is printed beside them.
 
-Scored as ``bot/evaluate.py`` scores: intent accuracy on answer-intent lines (routed
+Scored with ``bot/evaluate.py``'s rules: intent accuracy on answer-intent lines (routed
 ``answer`` with the labelled intent or its parent) and out of scope handled on ``["none"]``
 lines (``clarify`` or ``fallback``). Safety routes do not depend on these thresholds.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.content import SAFETY_INTENTS
+from bot.evaluate import NON_ANSWER, answered_right, out_of_scope_handled
 
 GRID: dict[str, tuple[float, ...]] = {
     "answer_min": (36.0, 39.0, 42.0, 45.0, 48.0),
@@ -38,7 +38,6 @@ GRID: dict[str, tuple[float, ...]] = {
 }
 FOLDS = 5
 SEED = 20261202
-NON_ANSWER = frozenset({*SAFETY_INTENTS, "none"})
 
 
 @dataclass(frozen=True)
@@ -100,10 +99,10 @@ def outcomes(classify: Callable[[str], tuple[str, str | None]], parent: Callable
             continue
         route, intent = classify(line.text)
         if line.kind == "none":
-            out[i] = route in ("clarify", "fallback")
+            out[i] = out_of_scope_handled(route)
         else:
-            hit = intent is not None and (intent in line.labels or parent(intent) in line.labels)
-            out[i] = route == "answer" and hit
+            out[i] = answered_right(route, intent, parent(intent) if intent else None,
+                                    line.labels)
     return out
 
 
