@@ -375,6 +375,11 @@ LOWERED = [
     "i tried to kill myself when i was 16",
     "i used to be suicidal",
     "i used to self harm",
+    # a time a few words before a past overdose, and the writer says they are fine now
+    "two years ago my best friend died of an overdose. i still miss him, but i'm okay",
+    "three years ago i had a bad overdose, i'm doing great now",
+    "há dois anos tive uma overdose. hoje estou bem",
+    "колись давно я передозувався, але зараз у мене все добре",
 ]
 
 
@@ -383,6 +388,15 @@ def test_a_negated_or_past_match_is_lowered_to_calm(core: Core, text: str) -> No
     result = rules(core, text)
     assert result.route is None, (text, result)
     assert result.lowered, f"{text!r}: no rule matched, so nothing was lowered"
+
+
+@pytest.mark.parametrize("text", [
+    "se me murió el móvil, ¿cómo lo reinicio si no responde?",
+    "mein Handy reagiert nicht mehr, was tun?",
+    "il mio telefono non risponde più",
+])
+def test_a_device_that_does_not_respond_is_calm(core: Core, text: str) -> None:
+    assert rules(core, text).route is None, text
 
 
 def test_a_negated_suicide_word_is_calm(core: Core) -> None:
@@ -412,6 +426,9 @@ KEPT = [
     ("i overdosed last month and survived, im scared it'll happen again", "overdose"),
     ("gave him narcan 2 min ago hes still not responding", "overdose"),
     ("i think he died of an overdose", "overdose"),
+    # a time a few words back belongs to the story, the danger is now
+    ("two years ago he got clean and now he overdosed", "overdose"),
+    ("last year i got clean, but tonight i overdosed and can't breathe", "overdose"),
 ]
 
 

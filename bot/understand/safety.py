@@ -31,6 +31,16 @@ FIRST_YEAR = 1900
 UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or nearer
 DANGER_WINDOW = 20  # words around a lowered match where danger now keeps it
 TENSE_WINDOW = 8  # ... and where the present tense does ("life is not worth living, last year")
+PAST_REACH = 6  # a past time this many words before a match dates it ("two years ago my ...")
+# a past time reaches a match over words, not over these (which start another clause); the
+# Polish "i" is left out as it is the English "i"
+CLAUSE_BREAKS = (
+    "and", "but", "then", "now", "so", "until", "since", "today", "tonight", "yesterday",
+    "just", "currently", "again", "still", "y", "pero", "ahora", "hoy", "ya", "e", "mas",
+    "agora", "hoje", "et", "mais", "maintenant", "aujourd'hui", "und", "aber", "jetzt", "heute",
+    "ma", "ora", "adesso", "oggi", "ale", "teraz", "dzisiaj", "и", "но", "а", "сейчас",
+    "теперь", "сегодня", "і", "але", "зараз", "тепер", "сьогодні",
+)
 GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
 _PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
 
@@ -173,7 +183,9 @@ class _Context:
     danger_now: tuple[Phrase, ...]
     present_tense: tuple[Phrase, ...]
     triggers: frozenset[str]  # first words of negators and markers
-    safe_now: tuple[Phrase, ...] = ()  # "i am not in danger": no danger now to keep a match
+    safe_now: tuple[Phrase, ...]  # "i am not in danger": no danger now to keep a match
+    times: _Phrases  # the past markers alone ("two years ago", "in 2019")
+    clause_breaks: frozenset[str]  # words that start another clause ("and", "now", "pero")
 
     def _reach(self, idx: _Index, pos: int, step: int) -> Iterator[int]:
         """Positions reached from ``pos`` over at most GAP_MAX context_gap words, going
@@ -203,8 +215,9 @@ class _Context:
                     return head, end
         return None
 
-    def dating(self, idx: _Index, span: Span) -> Span | None:
-        """"overdosed in 2019", "died of an overdose": the marker and the words between."""
+    def dating(self, idx: _Index, span: Span, overdose: bool = False) -> Span | None:
+        """"overdosed in 2019", "died of an overdose": the marker and the words between;
+        for an overdose rule also a time a few words before."""
         start, end = span
         for pos in self._reach(idx, end, +1):
             for marker in self.markers.starting(idx, pos):
@@ -212,6 +225,18 @@ class _Context:
         for pos in self._reach(idx, start, -1):
             for marker in self.markers.ending(idx, pos):
                 return pos - len(marker), start
+        # "two years ago my best friend died of an overdose": a time a few words before (not
+        # a bereavement: "since my son died i think about joining him" is grief and danger;
+        # nor a death wish: "he died last year and i want to die" is now)
+        if not overdose:
+            return None
+        for pos in range(start - 1, max(start - PAST_REACH, 0) - 1, -1):
+            if idx.tokens[pos] in self.clause_breaks:
+                return None  # "two years ago he got clean and now he overdosed"
+            for marker in self.times.ending(idx, pos):
+                # the marker alone: the words between may still say danger now ("he
+                # overdosed last year and now she is not breathing")
+                return pos - len(marker), pos
         return None
 
     def danger(self, idx: _Index, present: set[str], covered: list[Span], past: bool) -> bool:
@@ -244,13 +269,13 @@ class _Calm:
         self.idx = idx
         self.covered: list[Span] = []  # the words that lowered a match
         self.past = False
-        self._seen: dict[tuple[Span, Phrase], bool] = {}
+        self._seen: dict[tuple[Span, Phrase, bool], bool] = {}
 
-    def __call__(self, span: Span, phrase: Phrase) -> bool:
-        key = (span, phrase)
+    def __call__(self, span: Span, phrase: Phrase, overdose: bool = False) -> bool:
+        key = (span, phrase, overdose)
         if key not in self._seen:
             negated = self.context.negated(self.idx, span, phrase)
-            dated = None if negated else self.context.dating(self.idx, span)
+            dated = None if negated else self.context.dating(self.idx, span, overdose)
             if negated:
                 self.covered.append(negated)
             elif dated:
@@ -313,7 +338,8 @@ class SafetyCheck:
             _Phrases(negators), _Phrases(phrases(ctx.not_negating)),
             _Phrases(phrases(ctx.context_gap)), phrases(ctx.signs_of_life), _Phrases(dated),
             phrases(ctx.danger_now), phrases(ctx.present_tense),
-            frozenset(p[0] for p in negators + dated), phrases(ctx.safe_now))
+            frozenset(p[0] for p in negators + dated), phrases(ctx.safe_now),
+            _Phrases(phrases(ctx.past_markers)), words(list(CLAUSE_BREAKS)))
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
         """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
@@ -335,7 +361,7 @@ class SafetyCheck:
             return self._fires_near(rule, idx, overdose, present, unless, calm, relaxed)
         for by_first in rule.by_first:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])
-            if not any(calm is None or not calm(span, phrase)
+            if not any(calm is None or not calm(span, phrase, overdose)
                        for phrase in phrases
                        for span in self._spans(rule, idx, phrase, overdose, unless, relaxed)):
                 return False
@@ -351,7 +377,7 @@ class SafetyCheck:
             phrases = (p for word in present & by_first.keys() for p in by_first[word])
             spans = [span for phrase in phrases
                      for span in self._spans(rule, idx, phrase, overdose, unless, relaxed)
-                     if calm is None or not calm(span, phrase)]
+                     if calm is None or not calm(span, phrase, overdose)]
             if not spans:
                 return False
             groups.append(spans)
