@@ -7,9 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content import ENV_CONTENT, default_content_dir
 from bot.content.yaml_source import ContentError
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 
 def _version() -> str:
@@ -98,11 +102,43 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     core = Core.load(args.content)
     load_profile(core.content.root)  # telegram.yaml (the bot's description), if present
+    stale = _stale_models(core)
+    if stale:
+        for problem in stale:
+            print(problem, file=sys.stderr)
+        return 1
     total = sum(len(i.examples) for i in core.content.intents.values())
     print(f"content OK: {len(core.content.intents)} intents, {total} examples, "
           f"{len(core.content.responses.responses)} responses, "
           f"{len(core.countries)} countries ({core.content.root})")
     return 0
+
+
+def _stale_models(core: Core) -> list[str]:
+    """What start-up had to compute because a stored file lags the content."""
+    from bot.content.load import meaning_examples
+    from bot.understand.intent_head import (
+        OUT_OF_SCOPE_FILE,
+        IntentHeadError,
+        read_out_of_scope,
+        training_pairs,
+    )
+
+    intents = core.content.root / "intents"
+    problems = []
+    semantic, head = core.classifier.semantic, core.classifier.head
+    if semantic is not None and semantic.stale:
+        problems.append(f"{intents / 'embeddings.npz'}:1: {semantic.stale} intent examples have "
+                        "no stored embedding: run `recovery-bot embed-intents`")
+    try:
+        off_topic = read_out_of_scope(intents / OUT_OF_SCOPE_FILE)
+    except IntentHeadError as exc:
+        return [*problems, str(exc)]
+    if head is not None and head.is_stale(training_pairs(meaning_examples(core.content),
+                                                         off_topic)):
+        problems.append(f"{intents / 'head' / 'record.json'}:1: the intent head was trained on "
+                        "other examples: run `recovery-bot train-intents`")
+    return problems
 
 
 def cmd_embed_intents(args: argparse.Namespace) -> int:
@@ -177,9 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     p.set_defaults(func=cmd_run)
 
-    from bot.training.cli import add_train_safety, add_tune_cv
+    from bot.training.cli import add_train_intents, add_train_safety, add_tune_cv
 
     add_train_safety(sub)
+    add_train_intents(sub)
     add_tune_cv(sub)
     return parser
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.content import REQUIRED_INTENTS, SAFETY_INTENTS, Content, load_content
 from bot.content.html_format import MAX_MESSAGE_CHARS
-from bot.content.load import parents_of
+from bot.content.load import meaning_examples, parents_of
 from bot.content.models import TuningFile
 from bot.content.translations import LANGUAGES
 from bot.content.yaml_source import ContentError
@@ -24,6 +24,7 @@ from bot.text.wordlist import english_words
 from bot.understand.classify import Classification, Classifier
 from bot.understand.countries import CountryResolver
 from bot.understand.encoder import ModelIntegrityError
+from bot.understand.intent_head import HEAD_DIR, IntentHead
 from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher
 from bot.understand.safety import SafetyCheck
@@ -77,10 +78,9 @@ class Core:
             model=(model := self._load_model(content.root)),
             alcohol=content.synonyms.alcohol_only,
             drug_words=content.synonyms.domain,
-            semantic=SemanticIndex(model.encoder,
-                                   {i: [*d.examples, *content.meaning.get(i, ())]
-                                    for i, d in matchable.items()},
+            semantic=SemanticIndex(model.encoder, meaning_examples(content),
                                    content.root / "intents" / CACHE_FILE),
+            head=self._load_head(content.root),
         )
         self.classifier.parents = parents_of(content.intents)
         self.renderer = Renderer(resp, content.crisis_lines)
@@ -104,6 +104,14 @@ class Core:
             return SafetyModel.load(default_model_dir(root))
         except ModelIntegrityError as exc:
             raise ContentError([f"{default_model_dir(root)}:1: {exc}"]) from None
+
+    @staticmethod
+    def _load_head(root: Path) -> IntentHead:
+        """The intent head; a missing or damaged one stops the start, naming the file."""
+        try:
+            return IntentHead.load(root / "intents")
+        except ModelIntegrityError as exc:
+            raise ContentError([f"{root / 'intents' / HEAD_DIR}:1: {exc}"]) from None
 
     @staticmethod
     def followup_phrases(content: Content) -> dict[str, dict[str, list[str]]]:

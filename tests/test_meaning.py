@@ -69,10 +69,7 @@ QUESTIONS = [
                  marks=pytest.mark.xfail(strict=True, reason=(
                      "known limit: the encoder puts it nearest 'how long do cravings last after "
                      "heroin' (cravings), by the shape of the question more than its noun"))),
-    pytest.param("де взяти налоксон у Києві?", {"naloxone"},
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "known limit: its closest meaning (0.53) is below what gibberish reaches "
-                     "(0.57), so it gets the menu, which still shows the emergency number"))),
+    ("де взяти налоксон у Києві?", {"naloxone"}),
 ]
 
 

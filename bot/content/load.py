@@ -645,3 +645,11 @@ def _check_emergency_only(crisis: CrisisLinesFile, src: SourceFile, problems: li
                                 "check the number again")
         if problem:
             problems.append(problem)
+
+
+def meaning_examples(content: Content) -> dict[str, list[str]]:
+    """Every calm intent's examples in every language (English ones first): what the
+    meaning matcher and the intent head read. Overdose and suicide are the rules' and the
+    safety model's, never matched."""
+    return {iid: [*intent.examples, *content.meaning.get(iid, ())]
+            for iid, intent in content.intents.items() if iid not in SAFETY_INTENTS}

@@ -283,3 +283,7 @@ class TuningFile(Strict):
     semantic_clarify_min: float = Field(ge=0, le=1)  # otherwise: "did you mean" by meaning
     # a long post (several sentences): the whole post's meaning answers when this close
     semantic_long_min: float = Field(default=1.0, ge=0, le=1)
+    # the intent head (a softmax over the embedding, with an off-topic class), probability 0-1
+    head_answer_min: float = Field(default=1.0, ge=0, le=1)  # answers what the words did not
+    head_margin: float = Field(default=0.0, ge=0, le=1)  # ... with this lead over the next topic
+    head_overrule_min: float = Field(default=1.0, ge=0, le=1)  # replaces the words' topic

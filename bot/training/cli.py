@@ -1,4 +1,5 @@
-"""The ``train-safety`` and ``tune-cv`` subcommands' arguments; the work is imported on use."""
+"""The ``train-safety``, ``train-intents`` and ``tune-cv`` subcommands (the work is imported
+on use)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,19 @@ def _run_tune_cv(args: argparse.Namespace) -> int:
     from bot.training.tuning_cv import cmd_tune_cv
 
     return cmd_tune_cv(args)
+
+
+def _run_train_intents(args: argparse.Namespace) -> int:
+    from bot.training.train_intents import cmd_train_intents
+
+    return cmd_train_intents(args)
+
+
+def add_train_intents(sub: Any) -> None:
+    """Add ``recovery-bot train-intents``: the intent head over the sentence embedding."""
+    p = sub.add_parser("train-intents", help="train the intent head on the intent examples "
+                                             "and intents/out_of_scope.jsonl (needs [train])")
+    p.set_defaults(func=_run_train_intents)
 
 
 def add_tune_cv(sub: Any) -> None:

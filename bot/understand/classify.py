@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.content.models import TuningFile
 from bot.text.normalize import Normalised, Normaliser
+from bot.understand.intent_head import OUT_OF_SCOPE, IntentHead
 from bot.understand.language import LanguageGuesser
 from bot.understand.matcher import Matcher, parent_of
 from bot.understand.safety import SafetyCheck, SafetyResult
@@ -70,6 +71,7 @@ class Classifier:
                  guesser: LanguageGuesser | None = None,
                  model: SafetyModel | None = None,
                  semantic: SemanticIndex | None = None,
+                 head: IntentHead | None = None,
                  alcohol: Iterable[str] = (), drug_words: Iterable[str] = ()) -> None:
         self.normalise = normalise
         self.safety = safety
@@ -80,6 +82,7 @@ class Classifier:
         self.parents: Mapping[str, str] = {}  # intent -> its required parent (intents/*.yaml)
         self.model = model
         self.semantic = semantic
+        self.head = head
         self.alcohol = frozenset(t for w in alcohol for t in normalise(w).tokens)
         self.drug_words = frozenset(t for w in drug_words for t in normalise(w).tokens)
         # language -> (first-person words, other-person words), normalised like messages
@@ -179,6 +182,8 @@ class Classifier:
             return Classification("crisis", "suicide", 100.0, (), False, tokens, person,
                                   safety.rules, pair, "model")
         calm = self._answer(message, tokens, sentences, safety, embedding, lang)
+        if not safety.exempt_intent:
+            calm = self._by_head(calm, embedding)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
         doubt = safety.lowered or cancelled or self._only_drinking(tokens)
         if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
@@ -250,6 +255,30 @@ class Classifier:
             return Classification("clarify", top, round(100 * best, 1), candidates,
                                   tokens=lexical.tokens)
         return lexical
+
+    def _by_head(self, calm: Classification, embedding: np.ndarray | None) -> Classification:
+        """The intent head's say: it answers a message the words and the nearest examples
+        left unanswered when it is sure of one topic (``head_answer_min``, ``head_margin``),
+        and it replaces the words' topic when it is surer still of another
+        (``head_overrule_min``; the words' pick becomes the second button). Off-topic, by
+        the head's own class, leaves the message as it was."""
+        if self.head is None or embedding is None or calm.route not in (
+                "answer", "clarify", "fallback"):
+            return calm
+        guess = self.head.guess(embedding, self.parents)
+        if guess.parent == OUT_OF_SCOPE:
+            return calm
+        t = self.tuning
+        if calm.route == "answer":
+            if (self.parent(calm.intent or "") != guess.parent
+                    and guess.probability >= t.head_overrule_min):
+                return dataclasses.replace(calm, intent=guess.intent, second=calm.intent,
+                                           score=round(100 * guess.probability, 1))
+            return calm
+        if guess.probability >= t.head_answer_min and guess.lead >= t.head_margin:
+            return dataclasses.replace(calm, route="answer", intent=guess.intent,
+                                       score=round(100 * guess.probability, 1))
+        return calm
 
     def _match(self, message: Normalised, tokens: tuple[str, ...]) -> Classification:
         match = self.matcher.match(message)
