@@ -287,3 +287,4 @@ class TuningFile(Strict):
     head_answer_min: float = Field(default=1.0, ge=0, le=1)  # answers what the words did not
     head_margin: float = Field(default=0.0, ge=0, le=1)  # ... with this lead over the next topic
     head_overrule_min: float = Field(default=1.0, ge=0, le=1)  # replaces the words' topic
+    head_min_words: int = Field(default=3, ge=1, le=50)  # shorter messages are the words'

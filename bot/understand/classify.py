@@ -263,8 +263,8 @@ class Classifier:
         (``head_overrule_min``; the words' pick becomes the second button). Off-topic, by
         the head's own class, leaves the message as it was."""
         if self.head is None or embedding is None or calm.route not in (
-                "answer", "clarify", "fallback"):
-            return calm
+                "answer", "clarify", "fallback") or len(calm.tokens) < self.tuning.head_min_words:
+            return calm  # "treatment" alone is still "did you mean": one word names no need
         guess = self.head.guess(embedding, self.parents)
         if guess.parent == OUT_OF_SCOPE:
             return calm
