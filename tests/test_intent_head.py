@@ -142,7 +142,8 @@ def _sure_head(topic: str) -> IntentHead:
 
 def test_a_sure_head_replaces_the_words_topic_and_keeps_it_as_a_button(core: Core) -> None:
     classifier = core.classifier
-    words = Classification("answer", "fentanyl", 60.0, (("fentanyl", 60.0),))
+    words = Classification("answer", "fentanyl", 60.0, (("fentanyl", 60.0),),
+                           tokens=("where", "do", "i", "get", "it"))
     shipped = classifier.head
     classifier.head = _sure_head("naloxone_where_to_get")
     try:

@@ -330,7 +330,8 @@ def _load_safety(folder: Path, problems: list[str]) -> tuple[SourceFile | None,
             ids.setdefault(r.id, (section, i, "id"))
     exemptions = [Exemption(intent=e.intent,
                             when_any=resolve(e.when_any, ("exemptions", i, "when_any")),
-                            with_any=resolve(e.with_any, ("exemptions", i, "with_any")))
+                            with_any=resolve(e.with_any, ("exemptions", i, "with_any")),
+                            unless_any=resolve(e.unless_any, ("exemptions", i, "unless_any")))
                   for i, e in enumerate(rules.exemptions)]
     not_drugs = resolve(rules.not_drugs, ("not_drugs",))
     for name in defined:

@@ -167,6 +167,7 @@ class ExemptionDef(Strict):
     intent: IntentId
     when_any: Items = Field(min_length=1)
     with_any: Items = []
+    unless_any: Items = []
 
 
 class SafetyRulesFile(Strict):
@@ -216,12 +217,13 @@ class SafetyRule(Strict):
 
 class Exemption(Strict):
     """A message whose only overdose matches are ``mention``s and which contains one of
-    ``when_any`` (and, if given, one of ``with_any``) is a question about ``intent``,
-    not an emergency."""
+    ``when_any`` (and, if given, one of ``with_any``; and none of ``unless_any``) is a
+    question about ``intent``, not an emergency."""
 
     intent: IntentId
     when_any: list[NonEmpty] = Field(min_length=1)
     with_any: list[NonEmpty] = []
+    unless_any: list[NonEmpty] = []
 
 
 class SafetyContext(Strict):

@@ -329,8 +329,8 @@ class SafetyCheck:
         self.crisis = tuple(rule(r) for r in spec.crisis)
         self.not_drugs = phrases(spec.not_drugs)
         self._not_drugs = _Phrases(self.not_drugs)
-        self.exemptions = tuple((e.intent, phrases(e.when_any), phrases(e.with_any))
-                                for e in spec.exemptions)
+        self.exemptions = tuple((e.intent, phrases(e.when_any), phrases(e.with_any),
+                                 phrases(e.unless_any)) for e in spec.exemptions)
         negators = phrases(ctx.negators)
         dated = phrases(ctx.past_markers) + phrases(ctx.bereavement_words)
         self.number_like = numbers
@@ -435,10 +435,10 @@ class SafetyCheck:
         # to overdose (the steps first, the crisis line added)
         od = [r for r in od if not r.with_crisis] if not crisis else od
         if od and all(r.mention for r in od) and not crisis:
-            for intent, when_any, with_any in self.exemptions:
+            for intent, when_any, with_any, unless_any in self.exemptions:
                 if any(idx.find(p) for p in when_any) and (
                     not with_any or any(idx.find(p) for p in with_any)
-                ):
+                ) and not any(idx.find(p) for p in unless_any):
                     return SafetyResult(None, tuple(r.id for r in od), exempt_intent=intent,
                                         lowered=lowered)
         if od and crisis and all(r.mention or r.weak for r in od):
