@@ -147,11 +147,12 @@ def test_a_sure_head_replaces_the_words_topic_and_keeps_it_as_a_button(core: Cor
     shipped = classifier.head
     classifier.head = _sure_head("naloxone_where_to_get")
     try:
-        c = classifier._by_head(words, np.ones(512, dtype=np.float32))
+        message = classifier.normalise("where do i get it")
+        c = classifier._by_head(words, np.ones(512, dtype=np.float32), message)
         off_topic = IntentHead([OUT_OF_SCOPE, "fentanyl"], np.zeros((2, 512), np.float32),
                                np.array([5.0, 0.0], np.float32), {})
         classifier.head = off_topic
-        kept = classifier._by_head(words, np.ones(512, dtype=np.float32))
+        kept = classifier._by_head(words, np.ones(512, dtype=np.float32), message)
     finally:
         classifier.head = shipped
     assert (c.route, c.intent, c.second) == ("answer", "naloxone_where_to_get", "fentanyl")

@@ -183,7 +183,7 @@ class Classifier:
                                   safety.rules, pair, "model")
         calm = self._answer(message, tokens, sentences, safety, embedding, lang)
         if not safety.exempt_intent:
-            calm = self._by_head(calm, embedding)
+            calm = self._by_head(calm, embedding, message)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
         doubt = safety.lowered or cancelled or self._only_drinking(tokens)
         if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
@@ -256,7 +256,8 @@ class Classifier:
                                   tokens=lexical.tokens)
         return lexical
 
-    def _by_head(self, calm: Classification, embedding: np.ndarray | None) -> Classification:
+    def _by_head(self, calm: Classification, embedding: np.ndarray | None,
+                 message: Normalised) -> Classification:
         """The intent head's say: it answers a message the words and the nearest examples
         left unanswered when it is sure of one topic (``head_answer_min``, ``head_margin``),
         and it replaces the words' topic when it is surer still of another
@@ -265,6 +266,8 @@ class Classifier:
         if self.head is None or embedding is None or calm.route not in (
                 "answer", "clarify", "fallback") or len(calm.tokens) < self.tuning.head_min_words:
             return calm  # "treatment" alone is still "did you mean": one word names no need
+        if not self.matcher.in_scope(message):
+            return calm  # "i want to quit smoking": another subject, whatever its shape
         guess = self.head.guess(embedding, self.parents)
         if guess.parent == OUT_OF_SCOPE:
             return calm

@@ -150,6 +150,15 @@ class Matcher:
         kept = [t for t in tokens if t not in self.stopwords]
         return kept or list(tokens)
 
+    def in_scope(self, message: Normalised) -> bool:
+        """False when the message names another subject (``out_of_scope`` words: smoking, a
+        bank account, homework) and no drug word."""
+        present = set(message.tokens)
+        other_subject = any(_contains(message.tokens, p)
+                            for first in present & self._out_of_scope.keys()
+                            for p in self._out_of_scope[first])
+        return not other_subject or bool(set(message.words) & self.domain)
+
     def match(self, message: Normalised, limit: int = 5) -> Match:
         tokens = self._content(message.tokens)[:MAX_QUERY_TOKENS]
         if not tokens:
@@ -208,10 +217,7 @@ class Matcher:
                  for e, o, k in zip(example, overlap, keyword, strict=True)]
         order = sorted(range(n), key=lambda i: -total[i])[:limit]
         scores = tuple((self.intents[i], round(total[i], 1)) for i in order)
-        other_subject = any(_contains(message.tokens, p)
-                            for first in present & self._out_of_scope.keys()
-                            for p in self._out_of_scope[first])
-        in_scope = not other_subject or bool(set(message.words) & self.domain)
+        in_scope = self.in_scope(message)
         known = sum(w for t, w in weights.items() if t in self._intents_with) / query_weight
         vague = not any(keyword) and all(
             t in self.vague or t in self.stopwords for t in message.tokens)
