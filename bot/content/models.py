@@ -240,6 +240,7 @@ class SafetyContext(Strict):
     danger_now: list[NonEmpty] = []
     present_tense: list[NonEmpty] = []
     safe_now: list[NonEmpty] = []
+    clause_breaks: list[NonEmpty] = []
     many_words: list[NonEmpty] = []  # number words of 5 or more (#many)
     number_words: list[NonEmpty] = []  # number words under 5 (#number, with many_words)
 

@@ -32,15 +32,6 @@ UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or 
 DANGER_WINDOW = 20  # words around a lowered match where danger now keeps it
 TENSE_WINDOW = 8  # ... and where the present tense does ("life is not worth living, last year")
 PAST_REACH = 6  # a past time this many words before a match dates it ("two years ago my ...")
-# a past time reaches a match over words, not over these (which start another clause); the
-# Polish "i" is left out as it is the English "i"
-CLAUSE_BREAKS = (
-    "and", "but", "then", "now", "so", "until", "since", "today", "tonight", "yesterday",
-    "just", "currently", "again", "still", "y", "pero", "ahora", "hoy", "ya", "e", "mas",
-    "agora", "hoje", "et", "mais", "maintenant", "aujourd'hui", "und", "aber", "jetzt", "heute",
-    "ma", "ora", "adesso", "oggi", "ale", "teraz", "dzisiaj", "и", "но", "а", "сейчас",
-    "теперь", "сегодня", "і", "але", "зараз", "тепер", "сьогодні",
-)
 GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
 _PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
 
@@ -339,7 +330,7 @@ class SafetyCheck:
             _Phrases(phrases(ctx.context_gap)), phrases(ctx.signs_of_life), _Phrases(dated),
             phrases(ctx.danger_now), phrases(ctx.present_tense),
             frozenset(p[0] for p in negators + dated), phrases(ctx.safe_now),
-            _Phrases(phrases(ctx.past_markers)), words(list(CLAUSE_BREAKS)))
+            _Phrases(phrases(ctx.past_markers)), words(ctx.clause_breaks))
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
         """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
