@@ -1,17 +1,29 @@
 """Choosing each head's ``high`` and ``low`` thresholds, and the metrics reported for them.
 
-Both limits are on the route a calm line would get from the model alone, over both heads at
-once: a calm line is a false alarm when either head is at or above its ``high``, and a check
-when neither is and either is at or above its ``low``. Each limit must hold on every scored
-set given (the cross-validated scores and, when there, the dev set); within them the sum of
-the two heads' recalls on the first set is made as large as it can be.
+The thresholds are chosen for the pipeline the model sits in, not for the model alone. The
+rules read every message first: where they already raise the alarm, or lowered a match (a
+death wish denied, an overdose last year, "this queue will kill me"), the model's score does
+not decide the route (``bot/understand/classify.py``). So, per scored line, ``open`` says
+where a head's alarm would stand (the rules silent and nothing lowered) and ``checkable``
+where the "possible emergency" band applies (the rules silent, no exemption such as a Good
+Samaritan question).
+
+- A calm line is the model's false alarm when a head is at or above its ``high`` where its
+  alarm is open; a check when it is not a false alarm, it is checkable and a head is at or
+  above its ``low``.
+- Each scored set carries its own limits (``max_false_alarm``, ``max_check``) as rates of all
+  its calm lines, and every limit must hold on its set.
+- Within them, the sum of the two heads' recalls on the lines the rules leave to the model
+  (open positives) of the first set is made as large as it can be; the other sets break ties.
+
+A set without masks is the model alone: every line open and checkable.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,11 +32,51 @@ HEADS = ("overdose", "crisis")
 
 @dataclass(frozen=True)
 class Scored:
-    """Scores of one set: per head the scores and the positives, and which lines are calm."""
+    """Scores of one set: per head the scores and the positives, which lines are calm, where
+    each head's alarm would stand (``open``) and where the check band applies, and the limits
+    that hold on this set (``None``: the set only scores, it sets no limit)."""
 
     scores: dict[str, np.ndarray]
     positive: dict[str, np.ndarray]
     calm: np.ndarray
+    open: dict[str, np.ndarray] = field(default_factory=dict)
+    checkable: np.ndarray | None = None
+    max_false_alarm: float | None = 0.01
+    max_check: float | None = 0.03
+
+    def opened(self, head: str) -> np.ndarray:
+        return self.open.get(head, np.ones(len(self.calm), dtype=bool))
+
+    def can_check(self) -> np.ndarray:
+        return np.ones(len(self.calm), dtype=bool) if self.checkable is None else self.checkable
+
+    def subset(self, mask: np.ndarray, max_false_alarm: float | None,
+               max_check: float | None) -> Scored:
+        """The lines under ``mask``, with limits of their own."""
+        return Scored({h: v[mask] for h, v in self.scores.items()},
+                      {h: v[mask] for h, v in self.positive.items()}, self.calm[mask],
+                      {h: v[mask] for h, v in self.open.items()},
+                      None if self.checkable is None else self.checkable[mask],
+                      max_false_alarm, max_check)
+
+    def model_only(self) -> Scored:
+        """The same scores with every line open: the model judged alone."""
+        return Scored(self.scores, self.positive, self.calm, {}, None,
+                      self.max_false_alarm, self.max_check)
+
+    def alarms(self, high: dict[str, float]) -> np.ndarray:
+        """Lines the model raises the alarm on."""
+        out = np.zeros(len(self.calm), dtype=bool)
+        for h in HEADS:
+            out |= self.opened(h) & (self.scores[h] >= high[h])
+        return out
+
+    def checks(self, high: dict[str, float], low: dict[str, float]) -> np.ndarray:
+        """Lines the model sends to the check band."""
+        banded = np.zeros(len(self.calm), dtype=bool)
+        for h in HEADS:
+            banded |= self.scores[h] >= low[h]
+        return banded & self.can_check() & ~self.alarms(high)
 
 
 def _min_threshold(values: np.ndarray, allowed: int) -> float:
@@ -47,24 +99,28 @@ def _candidates(sets: Sequence[Scored], head: str, mask_of: list[np.ndarray],
     for s, mask, k in zip(sets, mask_of, budgets, strict=True):
         vals = np.sort(s.scores[head][mask])[::-1][:k + 1]
         out.update(float(np.nextafter(v, np.inf)) for v in vals if v < ceiling)
+        if len(vals) <= k:  # the limit allows every line this set leaves to the model
+            out.add(0.0)
     return sorted(out)
 
 
 def _recall(s: Scored, head: str, t: float) -> float:
-    pos = s.positive[head]
+    """Recall of one head on the positives the rules leave to the model."""
+    pos = s.positive[head] & s.opened(head)
     return float((s.scores[head][pos] >= t).mean()) if pos.any() else 0.0
 
 
-def choose_high(sets: Sequence[Scored], max_rate: float) -> dict[str, float]:
-    """Per head ``high`` so that calm lines at or above either are <= max_rate on each set."""
-    budgets = [_budget(int(s.calm.sum()), max_rate) for s in sets]
+def choose_high(sets: Sequence[Scored]) -> dict[str, float]:
+    """Per head ``high`` so that the model's false alarms stay within each set's limit."""
+    limited = [s for s in sets if s.max_false_alarm is not None]
+    budgets = [_budget(int(s.calm.sum()), s.max_false_alarm or 0.0) for s in limited]
     best: tuple[float, float, dict[str, float]] | None = None
-    calm = [s.calm for s in sets]
-    for t_od in _candidates(sets, "overdose", calm, budgets, math.inf):
+    od_open = [s.calm & s.opened("overdose") for s in limited]
+    for t_od in _candidates(limited, "overdose", od_open, budgets, math.inf):
         t_cr = 0.0
-        for s, k in zip(sets, budgets, strict=True):
-            flagged = s.calm & (s.scores["overdose"] >= t_od)
-            rest = s.calm & ~flagged
+        for s, mask, k in zip(limited, od_open, budgets, strict=True):
+            flagged = mask & (s.scores["overdose"] >= t_od)
+            rest = s.calm & s.opened("crisis") & ~flagged
             t_cr = max(t_cr, _min_threshold(s.scores["crisis"][rest], k - int(flagged.sum())))
         if not math.isfinite(t_cr):
             continue
@@ -78,16 +134,15 @@ def choose_high(sets: Sequence[Scored], max_rate: float) -> dict[str, float]:
     return best[2]
 
 
-def choose_low(sets: Sequence[Scored], high: dict[str, float],
-               max_rate: float) -> dict[str, float]:
-    """Per head ``low`` (<= high) so that calm checks are <= max_rate on each set."""
-    budgets = [_budget(int(s.calm.sum()), max_rate) for s in sets]
-    quiet = [s.calm & (s.scores["overdose"] < high["overdose"])
-             & (s.scores["crisis"] < high["crisis"]) for s in sets]
+def choose_low(sets: Sequence[Scored], high: dict[str, float]) -> dict[str, float]:
+    """Per head ``low`` (<= high) so that the model's checks stay within each set's limit."""
+    limited = [s for s in sets if s.max_check is not None]
+    budgets = [_budget(int(s.calm.sum()), s.max_check or 0.0) for s in limited]
+    quiet = [s.calm & s.can_check() & ~s.alarms(high) for s in limited]
     best: tuple[float, float, dict[str, float]] | None = None
-    for l_od in _candidates(sets, "overdose", quiet, budgets, high["overdose"]):
+    for l_od in _candidates(limited, "overdose", quiet, budgets, high["overdose"]):
         l_cr = 0.0
-        for s, q, k in zip(sets, quiet, budgets, strict=True):
+        for s, q, k in zip(limited, quiet, budgets, strict=True):
             banded = q & (s.scores["overdose"] >= l_od)
             rest = q & ~banded
             l_cr = max(l_cr, _min_threshold(s.scores["crisis"][rest], k - int(banded.sum())))
@@ -125,7 +180,9 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
 
 
 def metrics(s: Scored, high: dict[str, float], low: dict[str, float]) -> dict[str, object]:
-    """Per head and for the route (both heads): the numbers ``record.json`` reports."""
+    """The numbers ``record.json`` reports: per head and for the route, the model alone
+    (every line open), and ``pipeline``: what the model adds where the rules leave it the
+    decision (``open``/``checkable``), with the limits this set was held to."""
     out: dict[str, object] = {"lines": len(s.calm), "calm_lines": int(s.calm.sum())}
     n_calm = max(int(s.calm.sum()), 1)
     any_high = np.zeros(len(s.calm), dtype=bool)
@@ -150,4 +207,19 @@ def metrics(s: Scored, high: dict[str, float], low: dict[str, float]) -> dict[st
         "false_alarms": int((any_high & s.calm).sum()),
         "checks": int((any_low & ~any_high & s.calm).sum()),
     }
+    if s.open or s.checkable is not None:
+        alarms, checks = s.alarms(high), s.checks(high, low)
+        left: dict[str, object] = {}
+        for h in HEADS:
+            pos = s.positive[h] & s.opened(h)
+            left[h] = {"positives_left_to_model": int(pos.sum()),
+                       "recall_at_high": round(_recall(s, h, high[h]), 4) if pos.any() else None}
+        out["pipeline"] = {
+            **left,
+            "false_alarm_rate": round(float((alarms & s.calm).sum()) / n_calm, 4),
+            "check_rate": round(float((checks & s.calm).sum()) / n_calm, 4),
+            "false_alarms": int((alarms & s.calm).sum()),
+            "checks": int((checks & s.calm).sum()),
+            "limits": {"false_alarm_max": s.max_false_alarm, "check_max": s.max_check},
+        }
     return out

@@ -6,14 +6,22 @@
 2. Features (``bot/understand/safety_model.py``): the sentence embedding plus hashed char and
    word n-grams. One scikit-learn ``LogisticRegression`` per head (lbfgs, balanced class
    weights, bank lines weighted ``BANK_WEIGHT``), deterministic: same files, same bytes.
-3. Thresholds from 5-fold cross-validated scores and the dev set (``thresholds.py``).
+3. Thresholds from 5-fold cross-validated scores and the dev set, for the pipeline the model
+   sits in (``thresholds.py``): the rules read each line first (``Classifier.rule_view``),
+   and a calm line counts against the model only where its alarm would set the route. The
+   false-alarm limit is 1% of the bank's calm lines (the bot's own domain: hard negatives
+   written for it) and of dev's, and 3% of the shared corpus' calm lines (mental-health
+   forum posts and tweets, where people not in crisis write as people in crisis do, with
+   noisy labels); checks are held to 3% on each.
 4. ``weights.npz`` and ``record.json`` written to ``--out`` (default ``safety/model``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import hashlib
 import io
 import json
 import sys
@@ -37,6 +45,7 @@ from bot.training.data import (
     shared_files,
 )
 from bot.training.thresholds import Scored, choose_high, choose_low, metrics
+from bot.understand.classify import RuleView
 from bot.understand.encoder import ENCODER_PACKAGE, ENCODER_VERSION, PINNED_SHA256, file_sha256
 from bot.understand.safety_model import (
     HEADS,
@@ -49,7 +58,8 @@ from bot.understand.safety_model import (
 
 SEED = 20261201
 FOLDS = 5
-MAX_FALSE_ALARM = 0.01
+MAX_FALSE_ALARM = 0.01  # the bank's calm lines and dev's
+MAX_FALSE_ALARM_CORPUS = 0.03  # the shared corpus' calm lines (see the docstring)
 MAX_CHECK = 0.03
 DEV_NEAR_RATIO = 90.0
 
@@ -213,6 +223,38 @@ def cross_validated(examples: Sequence[Example], embeddings: np.ndarray,
                   calm=np.array([e.calm for e in examples], dtype=bool))
 
 
+def with_rules(scored: Scored, views: Sequence[RuleView]) -> Scored:
+    """``scored`` with where the rules leave each head's alarm standing, and the check band."""
+    return dataclasses.replace(
+        scored, open={h: np.array([v.alarm_stands(h) for v in views], dtype=bool)
+                      for h in HEADS},
+        checkable=np.array([v.checkable for v in views], dtype=bool))
+
+
+def rule_views(content_dir: Path, texts: Sequence[str]) -> list[RuleView]:
+    """What the content's rules make of each line (the shipped model is loaded with them,
+    but its scores are not used here)."""
+    from bot.core import Core
+
+    classifier = Core.load(content_dir).classifier
+    return [classifier.rule_view(t) for t in texts]
+
+
+def threshold_sets(cv: Scored, examples: Sequence[Example],
+                   dev: Scored | None) -> list[Scored]:
+    """The scored sets and their limits: all cross-validated lines first (their recall is
+    what is made as large as it can be), the bank's and the corpus' lines with their own
+    false-alarm limits, and dev."""
+    bank = np.array([e.origin.startswith("safety/") for e in examples], dtype=bool)
+    sets = [dataclasses.replace(cv, max_false_alarm=None, max_check=None),
+            cv.subset(bank, MAX_FALSE_ALARM, MAX_CHECK),
+            cv.subset(~bank, MAX_FALSE_ALARM_CORPUS, MAX_CHECK)]
+    if dev is not None:
+        sets.append(dataclasses.replace(dev, max_false_alarm=MAX_FALSE_ALARM,
+                                        max_check=MAX_CHECK))
+    return sets
+
+
 def score_with_model(model: SafetyModel, examples: Sequence[Example],
                      embeddings: np.ndarray) -> Scored:
     """Scores from the shipped arrays, through the inference code itself."""
@@ -224,6 +266,17 @@ def score_with_model(model: SafetyModel, examples: Sequence[Example],
     return Scored(scores={h: np.array(v) for h, v in scores.items()},
                   positive={h: _labels(examples, h) for h in HEADS},
                   calm=np.array([e.calm for e in examples], dtype=bool))
+
+
+def rules_hash(content_dir: Path) -> str:
+    """One sha256 over the safety rules' files (``safety/*.yaml``, ``safety/lang/*.yaml``),
+    recorded beside the thresholds they were chosen with."""
+    digest = hashlib.sha256()
+    root = content_dir / "safety"
+    for path in sorted([*root.glob("*.yaml"), *root.glob("lang/*.yaml")]):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _counts(examples: Sequence[Example]) -> dict[str, int]:
@@ -265,13 +318,14 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
     heads = SafetyModel._read_heads(weights_path, settings)
     model = SafetyModel(settings=settings, heads=heads, thresholds={}, record={},
                         encoder=encoder)
-    sets = [cv]
+    views = rule_views(content_dir, [e.text for e in examples] + [e.text for e in dev])
+    cv = with_rules(cv, views[:len(examples)])
     dev_scored = None
     if dev:
-        dev_scored = score_with_model(model, dev, dev_emb)
-        sets.append(dev_scored)
-    high = choose_high(sets, MAX_FALSE_ALARM)
-    low = choose_low(sets, high, MAX_CHECK)
+        dev_scored = with_rules(score_with_model(model, dev, dev_emb), views[len(examples):])
+    sets = threshold_sets(cv, examples, dev_scored)
+    high = choose_high(sets)
+    low = choose_low(sets, high)
     record: dict[str, Any] = {
         "format": 1,
         "about": "learned safety layer: overdose and crisis heads; see "
@@ -292,12 +346,20 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
         },
         "thresholds": {h: {"high": high[h], "low": low[h]} for h in HEADS},
         "threshold_rule": {
-            "false_alarm_max": MAX_FALSE_ALARM, "check_max": MAX_CHECK,
+            "false_alarm_max": {"bank": MAX_FALSE_ALARM, "corpus": MAX_FALSE_ALARM_CORPUS,
+                                "dev": MAX_FALSE_ALARM},
+            "check_max": MAX_CHECK,
             "on": f"{FOLDS}-fold cross-validated scores" + (" and dev" if dev else ""),
-            "counted": "calm lines; a false alarm is either head >= high, a check is "
-                       "neither head >= high and either >= low",
+            "counted": "calm lines, through the rules: a false alarm is a head >= high "
+                       "where the rules are silent and lowered nothing; a check is no false "
+                       "alarm, the rules silent with no exemption, and a head >= low",
+            "maximised": "the two heads' recall on the cross-validated positives the rules "
+                         "leave to the model",
+            "rules_sha256": rules_hash(content_dir),
         },
-        "metrics": {"cv": metrics(cv, high, low)},
+        "metrics": {"cv": metrics(cv, high, low),
+                    "cv_bank": metrics(sets[1], high, low),
+                    "cv_corpus": metrics(sets[2], high, low)},
     }
     if dev_scored is not None and dev_path is not None:
         record["metrics"]["dev"] = metrics(dev_scored, high, low)
@@ -314,18 +376,25 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
 def format_report(record: dict[str, Any]) -> str:
     lines = ["thresholds: " + ", ".join(
         f"{h} high {t['high']:.4f} low {t['low']:.4f}" for h, t in record["thresholds"].items())]
-    lines.append(f"{'set':<4} {'head':<9} {'AUC':>6} {'rec@high':>9} {'rec@low':>8} "
+    lines.append(f"{'set':<9} {'head':<9} {'AUC':>6} {'rec@high':>9} {'rec@low':>8} "
                  f"{'false al.':>9} {'check':>6}")
     for name, m in record["metrics"].items():
         for h in HEADS:
             r = m[h]
-            lines.append(f"{name:<4} {h:<9} {r['auc'] or 0:>6.3f} {r['recall_at_high']:>9.1%} "
+            lines.append(f"{name:<9} {h:<9} {r['auc'] or 0:>6.3f} {r['recall_at_high']:>9.1%} "
                          f"{r['recall_at_low']:>8.1%} {r['false_alarm_rate']:>9.1%} "
                          f"{r['check_rate']:>6.1%}")
         route = m["route"]
-        lines.append(f"{name:<4} {'route':<9} {'':>6} {'':>9} {'':>8} "
+        lines.append(f"{name:<9} {'route':<9} {'':>6} {'':>9} {'':>8} "
                      f"{route['false_alarm_rate']:>9.1%} {route['check_rate']:>6.1%}"
                      f"   ({m['calm_lines']} calm lines)")
+        pipe = m.get("pipeline")
+        if pipe:
+            left = ", ".join(f"{h} {pipe[h]['recall_at_high'] or 0:.1%} of "
+                             f"{pipe[h]['positives_left_to_model']}" for h in HEADS)
+            lines.append(f"{name:<9} {'pipeline':<9} recall where the rules are silent: {left}; "
+                         f"false alarms {pipe['false_alarm_rate']:.1%}, "
+                         f"checks {pipe['check_rate']:.1%}")
     return "\n".join(lines)
 
 

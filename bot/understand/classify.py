@@ -64,6 +64,29 @@ class Classification:
         return {"rules": list(self.rules), "model": scores, "band": self.band}
 
 
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """The rules' part of one decision: whether they decided the route themselves, and
+    whether they leave the learned model's alarm standing (see ``_classify``: an exempt
+    question, a lowered or cancelled match, or alcohol alone limit the model to asking)."""
+
+    fired: bool
+    exempt: bool
+    lowered: bool  # a match negated, in the past, or cancelled by an `unless` phrase
+    only_drinking: bool
+
+    def alarm_stands(self, head: str) -> bool:
+        """A confident ``head`` ("overdose" or "crisis") would set the route."""
+        if self.fired or self.exempt or self.lowered:
+            return False
+        return head != "overdose" or not self.only_drinking
+
+    @property
+    def checkable(self) -> bool:
+        """The "possible emergency" band applies."""
+        return not self.fired and not self.exempt
+
+
 class Classifier:
     def __init__(self, normalise: Normaliser, safety: SafetyCheck, matcher: Matcher,
                  tuning: TuningFile, required: Iterable[str], *,
@@ -143,13 +166,10 @@ class Classifier:
         command = stripped.split(maxsplit=1)[0].split("@")[0].casefold() if stripped else ""
         if command == "/start":  # the start command typed as text is a greeting
             return Classification("answer", "greeting", 100.0, ())
-        # Polish "od" is "from", not the slang for overdose
-        words = _OD.sub("z", text) if lang in OD_IS_A_WORD else text
-        message = self.normalise(words)
+        message, sentences = self._read(text, lang)
         tokens = tuple(message.tokens)
         if not tokens and not any(ch.isalpha() for ch in text):
             return Classification("fallback", None, 0.0, ())  # emoji, symbols, nothing
-        sentences = split_sentences(words) if len(text) >= LONG_MESSAGE_CHARS else []
         safety = self._rules(message, sentences)
         embedding = self.model.encoder.encode(text[:MAX_EMBEDDED_CHARS]) if self.model else None
         model = self.model.scores(text, embedding) if self.model is not None else None
@@ -190,6 +210,25 @@ class Classifier:
                 doubt and "high" in (od_model, crisis_model))):
             return dataclasses.replace(calm, route="check", band="check")
         return calm
+
+    def _read(self, text: str, lang: str | None) -> tuple[Normalised, list[str]]:
+        """The normalised message and, for a long one, its sentences."""
+        # Polish "od" is "from", not the slang for overdose
+        words = _OD.sub("z", text) if lang in OD_IS_A_WORD else text
+        sentences = split_sentences(words) if len(text) >= LONG_MESSAGE_CHARS else []
+        return self.normalise(words), sentences
+
+    def rule_view(self, text: str) -> RuleView:
+        """What the rules alone make of a message, as :meth:`classify` reads it: used to
+        choose the model's thresholds for the pipeline it sits in (``train-safety``)."""
+        text = text.encode("utf-8", "ignore").decode("utf-8")
+        lang = self.guesser.guess(text) if self.guesser is not None else None
+        message, sentences = self._read(text, lang)
+        safety = self._rules(message, sentences)
+        lowered = bool(safety.lowered) or bool(
+            safety.route is None and self.safety.cancelled(message))
+        return RuleView(fired=safety.route is not None, exempt=bool(safety.exempt_intent),
+                        lowered=lowered, only_drinking=self._only_drinking(tuple(message.tokens)))
 
     def _rules(self, message: Normalised, sentences: list[str]) -> SafetyResult:
         """The rules on the whole message, then on each sentence of a long post (an
