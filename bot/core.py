@@ -77,7 +77,7 @@ class Core:
             guesser=LanguageGuesser(LANGUAGES),
             model=(model := self._load_model(content.root)),
             alcohol=content.synonyms.alcohol_only,
-            drug_words=content.synonyms.domain,
+            drug_words=[*content.synonyms.domain, *content.synonyms.substances],
             semantic=SemanticIndex(model.encoder, meaning_examples(content),
                                    content.root / "intents" / CACHE_FILE),
             head=self._load_head(content.root),

@@ -241,6 +241,7 @@ class SafetyContext(Strict):
     present_tense: list[NonEmpty] = []
     safe_now: list[NonEmpty] = []
     clause_breaks: list[NonEmpty] = []
+    hyperbole: list[NonEmpty] = []  # "my mum is going to kill me": the model only asks
     many_words: list[NonEmpty] = []  # number words of 5 or more (#many)
     number_words: list[NonEmpty] = []  # number words under 5 (#number, with many_words)
 
@@ -268,6 +269,8 @@ class SynonymsFile(Strict):
     # alcohol with no drug named: a model-only overdose alarm becomes the "is someone in
     # danger?" question (the bot is about opioids; the question still shows the numbers)
     alcohol_only: list[NonEmpty] = []
+    # drugs and medicines that, named beside drinking, make it more than drinking
+    substances: list[NonEmpty] = []
 
 
 # --- tuning.yaml ------------------------------------------------------------

@@ -32,8 +32,16 @@ UNLESS_WINDOW = 6  # an `unless` phrase cancels a match this many words away or 
 DANGER_WINDOW = 20  # words around a lowered match where danger now keeps it
 TENSE_WINDOW = 8  # ... and where the present tense does ("life is not worth living, last year")
 PAST_REACH = 6  # a past time this many words before a match dates it ("two years ago my ...")
+# ... and a past time starting at most this many words after it ("a suicide attempt years
+# ago"); short, as a message's tokens keep no sentence ends ("... turned her phone off. she
+# has used for two years")
+PAST_AFTER = 2
+TENSE_BEFORE = 2  # the present tense this close before a past match is the match's own
 GAP_MAX = 3  # context_gap words allowed between a phrase and what negates or dates it
 _PLACEHOLDER = re.compile(r"(?<!\S)(#many|#number|#year)(?!\S)")
+
+
+Danger = Literal["strong", "weak"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,9 @@ class SafetyResult:
     also_crisis: bool = False
     exempt_intent: str | None = None  # a question about this intent, not an emergency
     lowered: tuple[str, ...] = ()  # rules whose matches were all negated or in the past
+    # rules whose matches were all in the past, kept only because the message is in the
+    # present tense: the learned layer may lower them (bot/understand/classify.py)
+    weak: tuple[str, ...] = ()
 
 
 class _Index:
@@ -219,6 +230,13 @@ class _Context:
         # "two years ago my best friend died of an overdose": a time a few words before (not
         # a bereavement: "since my son died i think about joining him" is grief and danger;
         # nor a death wish: "he died last year and i want to die" is now)
+        # "a suicide attempt years ago", "an overdose scare two years ago": a time a few words
+        # after, in the same clause ("... and now" stops it); the marker alone is covered
+        for pos in range(end, min(end + PAST_AFTER + 1, len(idx.tokens))):
+            if idx.tokens[pos] in self.clause_breaks:
+                break
+            for marker in self.times.starting(idx, pos):
+                return pos, pos + len(marker)
         if not overdose:
             return None
         for pos in range(start - 1, max(start - PAST_REACH, 0) - 1, -1):
@@ -230,14 +248,20 @@ class _Context:
                 return pos - len(marker), pos
         return None
 
-    def danger(self, idx: _Index, present: set[str], covered: list[Span], past: bool) -> bool:
+    def danger(self, idx: _Index, present: set[str], covered: list[Span],
+               past: bool, matched: Sequence[Span] = ()) -> Danger:
         """Danger now outside the words that lowered the matches: a danger_now phrase, or,
-        when a match was lowered as past, the present tense."""
+        when a match was lowered as past, the present tense in the matched words or just
+        before them ("life is not worth living, last year ..."): "strong". The present tense
+        elsewhere only is "weak" ("he overdosed two years ago and is stable now" is in the
+        present tense too), and the learned layer settles it. None when there is none."""
         if any(idx.find(p) for p in self.safe_now if p[0] in present):
-            return False  # "i'm okay, i'm not in any danger": the writer says there is none
-        sets = ((self.danger_now, DANGER_WINDOW), (self.present_tense, TENSE_WINDOW)) if past \
-            else ((self.danger_now, DANGER_WINDOW),)
-        for phrases, window in sets:
+            return None  # "i'm okay, i'm not in any danger": the writer says there is none
+        found: Danger = None
+        sets = ((self.danger_now, DANGER_WINDOW, "strong"),
+                (self.present_tense, TENSE_WINDOW, "weak")) if past \
+            else ((self.danger_now, DANGER_WINDOW, "strong"),)
+        for phrases, window, level in sets:
             for phrase in phrases:
                 if phrase[0] not in present:
                     continue
@@ -248,8 +272,13 @@ class _Context:
                     # sentences later says nothing about the overdose of four years ago
                     if not covered or any(s < c_end + window and e > c_start - window
                                           for c_start, c_end in covered):
-                        return True
-        return False
+                        if level == "weak" and any(m_start - TENSE_BEFORE <= s < m_end
+                                                   for m_start, m_end in matched):
+                            return "strong"  # the matched words are in the present tense
+                        found = level
+                        if found == "strong":
+                            return "strong"
+        return found
 
 
 class _Calm:
@@ -259,6 +288,7 @@ class _Calm:
         self.context = context
         self.idx = idx
         self.covered: list[Span] = []  # the words that lowered a match
+        self.matched: list[Span] = []  # the matches lowered
         self.past = False
         self._seen: dict[tuple[Span, Phrase, bool], bool] = {}
 
@@ -271,6 +301,7 @@ class _Calm:
                 self.covered.append(negated)
             elif dated:
                 self.covered.append(dated)
+                self.matched.append(span)
                 self.past = True
             self._seen[key] = bool(negated or dated)
         return self._seen[key]
@@ -331,6 +362,7 @@ class SafetyCheck:
             phrases(ctx.danger_now), phrases(ctx.present_tense),
             frozenset(p[0] for p in negators + dated), phrases(ctx.safe_now),
             _Phrases(phrases(ctx.past_markers)), words(ctx.clause_breaks))
+        self.hyperbole = phrases(ctx.hyperbole)
 
     def _joke_object_follows(self, idx: _Index, end: int) -> bool:
         """``overdosed on netflix``, ``an overdose of cuteness``: "on"/"of" then a non-drug
@@ -407,6 +439,7 @@ class SafetyCheck:
         crisis_rules = [r for r in self.crisis
                         if r.may_fire(present) and self._fires(r, idx, False, present)]
         lowered: tuple[str, ...] = ()
+        weak: tuple[str, ...] = ()
         # Negated and past matches do not count. When nothing else is left, danger now in
         # the rest of the message ("... and now i want to join him") keeps them.
         # Only a message with a negator or a past marker can lower a match.
@@ -414,13 +447,17 @@ class SafetyCheck:
             calm = _Calm(self.context, idx)
             od_live = [r for r in od if self._fires(r, idx, True, present, calm)]
             crisis_live = [r for r in crisis_rules if self._fires(r, idx, False, present, calm)]
-            if (len(od_live), len(crisis_live)) != (len(od), len(crisis_rules)) and (
-                od_live or crisis_live
-                or not self.context.danger(idx, present, calm.covered, calm.past)
-            ):
-                lowered = tuple(r.id for r in (*od, *crisis_rules)
-                                if r not in od_live and r not in crisis_live)
-                od, crisis_rules = od_live, crisis_live
+            if (len(od_live), len(crisis_live)) != (len(od), len(crisis_rules)):
+                danger = None if (od_live or crisis_live) else \
+                    self.context.danger(idx, present, calm.covered, calm.past, calm.matched)
+                if danger != "strong":
+                    lowered = tuple(r.id for r in (*od, *crisis_rules)
+                                    if r not in od_live and r not in crisis_live)
+                if danger is None:
+                    od, crisis_rules = od_live, crisis_live
+                elif danger == "weak":
+                    weak = lowered  # kept by the present tense alone
+                    lowered = ()
         crisis = tuple(r.id for r in crisis_rules)
         # the drugs at hand count only beside a death wish; with one they make it a plan
         # to overdose (the steps first, the crisis line added)
@@ -435,21 +472,24 @@ class SafetyCheck:
         if od and crisis and all(r.mention or r.weak for r in od):
             # the word "overdose" or a weak sign beside a death wish, a goodbye or self-harm:
             # the crisis reply (which leads with the emergency number too)
-            return SafetyResult("crisis", crisis + tuple(r.id for r in od), lowered=lowered)
+            return SafetyResult("crisis", crisis + tuple(r.id for r in od), lowered=lowered,
+                                weak=weak)
         if od:
             return SafetyResult("overdose", tuple(r.id for r in od) + crisis,
-                                also_crisis=bool(crisis), lowered=lowered)
+                                also_crisis=bool(crisis), lowered=lowered, weak=weak)
         if crisis:
-            return SafetyResult("crisis", crisis, lowered=lowered)
+            return SafetyResult("crisis", crisis, lowered=lowered, weak=weak)
         return SafetyResult(None, lowered=lowered)
 
     def cancelled(self, message: Normalised) -> tuple[str, ...]:
         """Rules whose words are in a calm message but an `unless` phrase cancelled every
-        match ("this queue will kill me", "lips blue from the slushie"): the rules judged it
-        calm. Asked only when the learned model disagrees, so calm messages do not pay for a
+        match ("this queue will kill me", "lips blue from the slushie"), or ``hyperbole``
+        ("my dad will kill me if i fail"): the rules judged it calm. Asked only when the learned model disagrees, so calm messages do not pay for a
         second pass."""
         idx = _Index(message.tokens, self.classes, self.number_like)
         present = set(idx.positions)
+        if any(p[0] in present and idx.find(p) for p in self.hyperbole):
+            return ("hyperbole",)  # "my dad will kill me if i fail"
         return tuple(r.id for r in (*self.overdose, *self.crisis)
                      if not r.with_crisis and r.may_fire(present)
                      and self._fires(r, idx, r in self.overdose, present, relaxed=True))
