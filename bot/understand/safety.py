@@ -484,8 +484,8 @@ class SafetyCheck:
     def cancelled(self, message: Normalised) -> tuple[str, ...]:
         """Rules whose words are in a calm message but an `unless` phrase cancelled every
         match ("this queue will kill me", "lips blue from the slushie"), or ``hyperbole``
-        ("my dad will kill me if i fail"): the rules judged it calm. Asked only when the learned model disagrees, so calm messages do not pay for a
-        second pass."""
+        ("my dad will kill me if i fail"): the rules judged it calm. Asked only when the
+        learned model disagrees, so calm messages do not pay for a second pass."""
         idx = _Index(message.tokens, self.classes, self.number_like)
         present = set(idx.positions)
         if any(p[0] in present and idx.find(p) for p in self.hyperbole):
