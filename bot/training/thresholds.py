@@ -13,8 +13,9 @@ Samaritan question).
   above its ``low``.
 - Each scored set carries its own limits (``max_false_alarm``, ``max_check``) as rates of all
   its calm lines, and every limit must hold on its set.
-- Within them, the sum of the two heads' recalls on the lines the rules leave to the model
-  (open positives) of the first set is made as large as it can be; the other sets break ties.
+- Within them, the two heads' recalls on the lines the rules leave to the model (open
+  positives) of the first set are made as large as they can be: the weaker head's first, then
+  their sum; the other sets break ties.
 
 A set without masks is the model alone: every line open and checkable.
 """
@@ -110,13 +111,21 @@ def _recall(s: Scored, head: str, t: float) -> float:
     return float((s.scores[head][pos] >= t).mean()) if pos.any() else 0.0
 
 
-def choose_high(sets: Sequence[Scored]) -> dict[str, float]:
-    """Per head ``high`` so that the model's false alarms stay within each set's limit."""
+def _gain(s: Scored, t_od: float, t_cr: float) -> tuple[float, float]:
+    """What a pair of thresholds is worth: the two recalls' sum, then the weaker one."""
+    od, cr = _recall(s, "overdose", t_od), _recall(s, "crisis", t_cr)
+    return (od + cr, min(od, cr))
+
+
+def choose_high(sets: Sequence[Scored], head_share: float = 1.0) -> dict[str, float]:
+    """Per head ``high`` so that the model's false alarms stay within each set's limit, the
+    overdose head taking at most ``head_share`` of it (the crisis head the rest)."""
     limited = [s for s in sets if s.max_false_alarm is not None]
     budgets = [_budget(int(s.calm.sum()), s.max_false_alarm or 0.0) for s in limited]
-    best: tuple[float, float, dict[str, float]] | None = None
+    best: tuple[tuple[float, float], float, dict[str, float]] | None = None
     od_open = [s.calm & s.opened("overdose") for s in limited]
-    for t_od in _candidates(limited, "overdose", od_open, budgets, math.inf):
+    od_budgets = [math.floor(k * head_share + 1e-9) for k in budgets]
+    for t_od in _candidates(limited, "overdose", od_open, od_budgets, math.inf):
         t_cr = 0.0
         for s, mask, k in zip(limited, od_open, budgets, strict=True):
             flagged = mask & (s.scores["overdose"] >= t_od)
@@ -124,7 +133,7 @@ def choose_high(sets: Sequence[Scored]) -> dict[str, float]:
             t_cr = max(t_cr, _min_threshold(s.scores["crisis"][rest], k - int(flagged.sum())))
         if not math.isfinite(t_cr):
             continue
-        gain = _recall(sets[0], "overdose", t_od) + _recall(sets[0], "crisis", t_cr)
+        gain = _gain(sets[0], t_od, t_cr)
         tie = sum(_recall(s, h, t) for s in sets[1:] for h, t in
                   (("overdose", t_od), ("crisis", t_cr)))
         if best is None or (gain, tie) > (best[0], best[1]):
@@ -139,7 +148,7 @@ def choose_low(sets: Sequence[Scored], high: dict[str, float]) -> dict[str, floa
     limited = [s for s in sets if s.max_check is not None]
     budgets = [_budget(int(s.calm.sum()), s.max_check or 0.0) for s in limited]
     quiet = [s.calm & s.can_check() & ~s.alarms(high) for s in limited]
-    best: tuple[float, float, dict[str, float]] | None = None
+    best: tuple[tuple[float, float], float, dict[str, float]] | None = None
     for l_od in _candidates(limited, "overdose", quiet, budgets, high["overdose"]):
         l_cr = 0.0
         for s, q, k in zip(limited, quiet, budgets, strict=True):
@@ -149,7 +158,7 @@ def choose_low(sets: Sequence[Scored], high: dict[str, float]) -> dict[str, floa
         if not math.isfinite(l_cr):
             continue
         l_cr = min(l_cr, high["crisis"])
-        gain = _recall(sets[0], "overdose", l_od) + _recall(sets[0], "crisis", l_cr)
+        gain = _gain(sets[0], l_od, l_cr)
         tie = sum(_recall(s, h, t) for s in sets[1:] for h, t in
                   (("overdose", l_od), ("crisis", l_cr)))
         if best is None or (gain, tie) > (best[0], best[1]):

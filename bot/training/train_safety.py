@@ -12,7 +12,9 @@
    false-alarm limit is 1% of the bank's calm lines (the bot's own domain: hard negatives
    written for it) and of dev's, and 3% of the shared corpus' calm lines (mental-health
    forum posts and tweets, where people not in crisis write as people in crisis do, with
-   noisy labels); checks are held to 3% on each.
+   noisy labels), the overdose head taking at most half of each; checks are held to 2% on
+   each. Within the limits the two heads' recall on the positives the rules leave to the
+   model is made as large as it can be.
 4. ``weights.npz`` and ``record.json`` written to ``--out`` (default ``safety/model``).
 """
 
@@ -60,7 +62,11 @@ SEED = 20261201
 FOLDS = 5
 MAX_FALSE_ALARM = 0.01  # the bank's calm lines and dev's
 MAX_FALSE_ALARM_CORPUS = 0.03  # the shared corpus' calm lines (see the docstring)
-MAX_CHECK = 0.03
+MAX_CHECK = 0.02
+# of each set's false-alarm budget, the most the overdose head may take (the crisis head has
+# the rest): pooled, the easier head took it all (overdose high 0.76, crisis 0.93, and
+# '80ml of methadone is not holding me' became an overdose)
+HEAD_SHARE = 0.5
 DEV_NEAR_RATIO = 90.0
 
 
@@ -306,6 +312,9 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
     examples = data.examples
     log(f"{len(examples)} training lines ({data.dropped['duplicates']} duplicates and "
         f"{data.dropped['near_dev']} near-dev lines dropped) from {len(data.files)} files")
+    # the rules' view of every line, read before the new weights are written (loading the
+    # content checks the model it ships)
+    views = rule_views(content_dir, [e.text for e in examples] + [e.text for e in dev])
     encoder = SentenceEncoder(threads=1)
     emb = encoder.encode_many([e.text for e in examples])
     dev_emb = encoder.encode_many([e.text for e in dev])
@@ -318,13 +327,12 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
     heads = SafetyModel._read_heads(weights_path, settings)
     model = SafetyModel(settings=settings, heads=heads, thresholds={}, record={},
                         encoder=encoder)
-    views = rule_views(content_dir, [e.text for e in examples] + [e.text for e in dev])
     cv = with_rules(cv, views[:len(examples)])
     dev_scored = None
     if dev:
         dev_scored = with_rules(score_with_model(model, dev, dev_emb), views[len(examples):])
     sets = threshold_sets(cv, examples, dev_scored)
-    high = choose_high(sets)
+    high = choose_high(sets, HEAD_SHARE)
     low = choose_low(sets, high)
     record: dict[str, Any] = {
         "format": 1,
@@ -353,6 +361,7 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
             "counted": "calm lines, through the rules: a false alarm is a head >= high "
                        "where the rules are silent and lowered nothing; a check is no false "
                        "alarm, the rules silent with no exemption, and a head >= low",
+            "overdose_share_max": HEAD_SHARE,
             "maximised": "the two heads' recall on the cross-validated positives the rules "
                          "leave to the model",
             "rules_sha256": rules_hash(content_dir),

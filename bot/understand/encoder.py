@@ -379,22 +379,25 @@ class SentenceEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """One message -> (512,) float32."""
-        return self._use.encode([unshout(text)])[0]
+        return self._use.encode([encoder_input(text)])[0]
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
         """Messages -> (N, 512) float32 (one batch: faster than one call each)."""
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        return self._use.encode([unshout(t) for t in texts])
+        return self._use.encode([encoder_input(t) for t in texts])
 
 
 SHOUTED = 0.6  # this share of a message's letters in capitals: it is shouted
 
 
-def unshout(text: str) -> str:
-    """A message typed in capitals, in lower case: the encoder reads "MY FRIEND OD'D LAST
-    YEAR" far from "my friend od'd last year" (an overdose score of 0.96 against 0.15
-    measured), and panic or a stuck caps lock says nothing about the meaning."""
+def encoder_input(text: str) -> str:
+    """What the encoder reads of a message: its words one space apart (line breaks of any
+    kind, U+0085 and U+2028 included, read as spaces: "how<NEL>do i do box breathing" scored
+    0.82 overdose against 0.46), and a message typed in capitals in lower case: "MY FRIEND
+    OD'D LAST YEAR" scored 0.96 against 0.15, and panic or a stuck caps lock says nothing
+    about the meaning."""
+    text = " ".join(text.split())
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 4:
         return text
