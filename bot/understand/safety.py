@@ -227,9 +227,6 @@ class _Context:
         for pos in self._reach(idx, start, -1):
             for marker in self.markers.ending(idx, pos):
                 return pos - len(marker), start
-        # "two years ago my best friend died of an overdose": a time a few words before (not
-        # a bereavement: "since my son died i think about joining him" is grief and danger;
-        # nor a death wish: "he died last year and i want to die" is now)
         # "a suicide attempt years ago", "an overdose scare two years ago": a time a few words
         # after, in the same clause ("... and now" stops it); the marker alone is covered
         for pos in range(end, min(end + PAST_AFTER + 1, len(idx.tokens))):
@@ -237,6 +234,9 @@ class _Context:
                 break
             for marker in self.times.starting(idx, pos):
                 return pos, pos + len(marker)
+        # "two years ago my best friend died of an overdose": a time a few words before (not
+        # a bereavement: "since my son died i think about joining him" is grief and danger;
+        # nor a death wish: "he died last year and i want to die" is now)
         if not overdose:
             return None
         for pos in range(start - 1, max(start - PAST_REACH, 0) - 1, -1):
@@ -272,12 +272,10 @@ class _Context:
                     # sentences later says nothing about the overdose of four years ago
                     if not covered or any(s < c_end + window and e > c_start - window
                                           for c_start, c_end in covered):
-                        if level == "weak" and any(m_start - TENSE_BEFORE <= s < m_end
-                                                   for m_start, m_end in matched):
-                            return "strong"  # the matched words are in the present tense
-                        found = level
-                        if found == "strong":
-                            return "strong"
+                        if level == "strong" or any(m_start - TENSE_BEFORE <= s < m_end
+                                                    for m_start, m_end in matched):
+                            return "strong"  # danger now, or the matched words' own tense
+                        found = "weak"
         return found
 
 
