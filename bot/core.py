@@ -20,7 +20,7 @@ from bot.reply.catalogue import Catalogue
 from bot.reply.model import Button, Reply
 from bot.reply.render import Renderer
 from bot.text.normalize import Normaliser, build_cache, to_tokens
-from bot.text.wordlist import english_words
+from bot.text.wordlist import english_word_set
 from bot.understand.classify import Classification, Classifier
 from bot.understand.countries import CountryResolver
 from bot.understand.encoder import ModelIntegrityError
@@ -57,7 +57,7 @@ class Core:
         # are not added: short ones ("su", "da") would split spaced-out English letters
         examples.update(t for ps in resp.followups.values() for p in ps for t in to_tokens(p))
         self.normalise = Normaliser(content.synonyms.replace, priority, examples,
-                                    english_words())
+                                    english_word_set())
         self.safety = SafetyCheck(content.safety, lambda p: self.normalise(p).tokens)
         matchable = {i: d for i, d in content.intents.items() if i not in SAFETY_INTENTS}
         self.matcher = Matcher(

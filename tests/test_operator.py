@@ -117,6 +117,20 @@ def test_the_shipped_word_list_is_pyspellcheckers():
         assert word in wordlist.english_words()
 
 
+def test_the_compact_word_set_holds_exactly_the_list():
+    from bot.text import wordlist
+
+    words = wordlist.english_words()
+    compact = wordlist.english_word_set()
+    assert len(compact) == len(words)
+    assert all(w in compact for w in words)
+    # "lying" must never be "corrected" to "dying"; made-up and misspelt words are not in it
+    assert "lying" in compact and "putting" in compact
+    assert not any(w in compact for w in ("overdosse", "breathinng", "zzqx", "", "dyingg"))
+    assert sum(w + "q" in compact for w in sorted(words)[:20000]) == sum(
+        w + "q" in words for w in sorted(words)[:20000])
+
+
 def test_version_prints_the_installed_version():
     expected = f"recovery-bot {version('recovery-bot')}\n"
     for argv in ([sys.executable, "-m", "bot", "--version"],):

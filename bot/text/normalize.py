@@ -19,6 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.text.unicode_fold import MAX_CHARS, clean_unicode
+from bot.text.wordlist import WordSet
 
 __all__ = [
     "MAX_CHARS",
@@ -212,7 +213,7 @@ class Normaliser:
         replacements: Mapping[str, str],
         priority: Iterable[str],
         examples: Iterable[str] = (),
-        english: Iterable[str] = (),
+        english: Iterable[str] | WordSet = (),
     ):
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for variant, canonical in replacements.items():
@@ -226,8 +227,9 @@ class Normaliser:
             top.update(key)
             top.update(value)
         top_long = sorted(w for w in top if len(w) >= 5 and w.isalpha())
-        self._english = frozenset(english)
-        others = set(examples) - top - self._english
+        self._english = english if isinstance(english, WordSet) else WordSet(english)
+        examples = set(examples)
+        others = {w for w in examples - top if w not in self._english}
         near_misses = {
             w
             for w in others
@@ -241,7 +243,7 @@ class Normaliser:
             )
         }
         self.vocabulary = frozenset(
-            top | self._english.intersection(examples) | (others - near_misses)
+            top | {w for w in examples if w in self._english} | (others - near_misses)
         )
         self._squeezed: dict[str, str] = {}
         for word in sorted(self.vocabulary):

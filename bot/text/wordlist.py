@@ -15,10 +15,14 @@ file is exactly what that API gives.
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 MIN_FREQUENCY = 50
 MIN_LENGTH = 5
@@ -31,11 +35,39 @@ HEADER = (
 )
 
 
+class WordSet:
+    """A large fixed set of words, for ``in`` only, in a tenth of a frozenset's memory (1 MB
+    against 11 MB for the English list): the sorted hashes of the words (``hash(str)``,
+    fixed within a process). A word whose hash collides with a listed word's counts as
+    listed; with 64-bit hashes and 120,000 words that is about one word in 10^14."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._hashes = np.unique(np.fromiter(map(hash, words), dtype=np.int64))
+
+    def __contains__(self, word: object) -> bool:
+        h = hash(word)
+        i = int(self._hashes.searchsorted(h))
+        return i < len(self._hashes) and int(self._hashes[i]) == h
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
+def _words_text() -> str:
+    text = resources.files(__package__).joinpath(WORDS_FILE).read_text(encoding="utf-8")
+    return text[text.find("\n\n") + 2:] if text.startswith("#") else text
+
+
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
-    text = resources.files(__package__).joinpath(WORDS_FILE).read_text(encoding="utf-8")
-    body = text[text.find("\n\n") + 2:] if text.startswith("#") else text
-    return frozenset(body.split())
+    return frozenset(_words_text().split())
+
+
+@lru_cache(maxsize=1)
+def english_word_set() -> WordSet:
+    """``english_words()`` as a :class:`WordSet` (what the normaliser keeps); the words are
+    read one line at a time, never all held as strings."""
+    return WordSet(line.strip() for line in io.StringIO(_words_text()) if line.strip())
 
 
 def build_words() -> list[str]:
