@@ -35,7 +35,9 @@ __all__ = ["Classification", "ContentError", "Core"]
 
 
 class Core:
-    def __init__(self, content: Content):
+    def __init__(self, content: Content, model: SafetyModel | None = None):
+        """``model``: the learned safety layer to use instead of the shipped one (training
+        reads the rules with a model that never alarms)."""
         self.content = content
         resp = content.responses
         priority: set[str] = set()
@@ -75,7 +77,7 @@ class Core:
                      **{lang: (t.first_person, t.other_person)
                         for lang, t in content.translations.items()}},
             guesser=LanguageGuesser(LANGUAGES),
-            model=(model := self._load_model(content.root)),
+            model=(model := model or self._load_model(content.root)),
             alcohol=content.synonyms.alcohol_only,
             drug_words=[*content.synonyms.domain, *content.synonyms.substances],
             semantic=SemanticIndex(model.encoder, meaning_examples(content),
@@ -125,9 +127,9 @@ class Core:
         return steps
 
     @classmethod
-    def load(cls, content_dir: Path | None = None) -> Core:
+    def load(cls, content_dir: Path | None = None, model: SafetyModel | None = None) -> Core:
         with build_cache():
-            return cls(load_content(content_dir))
+            return cls(load_content(content_dir), model)
 
     # --- the path of a message ----------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.content import default_content_dir
-from bot.training.data import Example, bank_files, bank_origin
+from bot.training.data import Example, bank_files, bank_origin, dedupe, drop_near, read_jsonl
 from bot.understand.encoder import (
     PINNED_SHA256,
     ModelIntegrityError,
@@ -237,6 +237,69 @@ def test_a_given_embedding_is_used(model: SafetyModel) -> None:
     assert model.scores(text, np.zeros(512, dtype=np.float32)) != model.scores(text)
 
 
+# (c2) the nearest bank lines
+
+
+def test_neighbour_rows_are_the_banks_lines(model: SafetyModel, record: dict) -> None:
+    from bot.training.train_safety import DEV_NEAR_RATIO
+
+    # the bank as training reads it: duplicates and lines too like a dev line dropped
+    dev = read_jsonl(Path(__file__).parent / "data" / "dev.jsonl", "dev")
+    bank, _ = dedupe([e for path in bank_files(CONTENT)
+                      for e in read_jsonl(path, bank_origin(path, CONTENT))])
+    bank, _ = drop_near(bank, [e.text for e in dev], DEV_NEAR_RATIO)
+    nb = model.neighbours
+    assert len(nb.rows) == nb.bounds[-1] == len(bank)
+    # only-overdose, both, only-crisis, calm: as the bank labels them
+    sizes = np.diff(nb.bounds).tolist()
+    assert sizes[0] + sizes[1] == sum(e.overdose for e in bank)
+    assert sizes[1] + sizes[2] == sum(e.crisis for e in bank)
+    assert record["neighbours"]["weights"] == {
+        h: float(model.heads[h].nb_w) for h in HEADS}
+
+
+def test_a_message_near_the_banks_crisis_lines_gets_a_crisis_margin(
+        model: SafetyModel) -> None:
+    # not bank lines: paraphrases of kinds the bank holds (a goodbye; a calm treatment
+    # question); inference and training compute the same margin
+    from bot.training.neighbours_fit import project
+    from bot.understand.neighbours import margins_many
+
+    texts = ["i left letters for everyone in the drawer, they will understand soon",
+             "what time does the methadone clinic open on saturdays"]
+    emb = model.encoder.encode_many(texts)
+    goodbye, calm = (model.neighbours.margins(e) for e in emb)
+    assert goodbye["crisis"] > 0 > calm["crisis"]
+    assert calm["overdose"] < 0
+    rows, b = model.neighbours.rows, model.neighbours.bounds
+    crisis = np.zeros(len(rows), dtype=bool)
+    crisis[b[1]:b[3]] = True
+    again = margins_many(project(emb, model.neighbours.projection), rows, crisis,
+                         model.neighbours.k)
+    assert again == pytest.approx([goodbye["crisis"], calm["crisis"]], abs=1e-5)
+
+
+def test_damaged_neighbour_arrays_are_refused(tmp_path: Path, encoder: SentenceEncoder) -> None:
+    from bot.training.train_safety import write_npz
+
+    folder = _copy_model(tmp_path)
+    with np.load(folder / "weights.npz") as z:
+        arrays = {name: z[name] for name in z.files}
+    arrays["nb_crisis"] = arrays["nb_crisis"][:-1]
+    write_npz(folder / "weights.npz", arrays)
+    rec = json.loads((folder / "record.json").read_text())
+    rec["weights"]["sha256"] = file_sha256(folder / "weights.npz")
+    (folder / "record.json").write_text(json.dumps(rec))
+    with pytest.raises(SafetyModelError, match=r"could not be read.*nb_crisis has shape"):
+        SafetyModel.load(folder, encoder=encoder)
+
+
+def test_the_silent_model_never_alarms(encoder: SentenceEncoder) -> None:
+    silent = SafetyModel.silent(encoder)
+    s = silent.scores("he is not breathing and his lips are blue")
+    assert silent.levels(s) == {"overdose": "none", "crisis": "none"}
+
+
 def test_features_are_stable() -> None:
     # crc32 buckets: the same on every run and machine (Python's hash() is not)
     chars, words = ngram_buckets("Él NO respira", FeatureSettings())
@@ -275,11 +338,14 @@ def test_training_is_byte_reproducible(tmp_path: Path) -> None:
     paths = []
     for run in (1, 2):
         path = tmp_path / f"w{run}.npz"
-        write_npz(path, train_arrays(examples, emb, settings, params))
+        write_npz(path, train_arrays(examples, emb, settings, params,
+                                     {"overdose": 8.0, "crisis": 8.0}))
         paths.append(path)
     assert paths[0].read_bytes() == paths[1].read_bytes()
     with np.load(paths[0]) as z:
-        assert set(z.files) >= {"overdose_char_idx", "crisis_emb", "crisis_bias"}
+        assert set(z.files) >= {"overdose_char_idx", "crisis_emb", "crisis_bias",
+                                "crisis_nb_w", "nb_rows", "nb_projection"}
+        assert len(z["nb_rows"]) == 16  # the bank's lines only
         assert len(z["overdose_char_idx"]) == len(z["overdose_char_w"]) > 0
 
 

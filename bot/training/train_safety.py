@@ -6,6 +6,8 @@
 2. Features (``bot/understand/safety_model.py``): the sentence embedding plus hashed char and
    word n-grams. One scikit-learn ``LogisticRegression`` per head (lbfgs, balanced class
    weights, bank lines weighted ``BANK_WEIGHT``), deterministic: same files, same bytes.
+   Beside it, the margin of the nearest bank lines (``neighbours_fit.py``), stacked with the
+   linear logit on out-of-fold values.
 3. Thresholds from 5-fold cross-validated scores and the dev set, for the pipeline the model
    sits in (``thresholds.py``): the rules read each line first (``Classifier.rule_view``),
    and a calm line counts against the model only where its alarm would set the route. The
@@ -46,9 +48,17 @@ from bot.training.data import (
     read_jsonl,
     shared_files,
 )
+from bot.training.neighbours_fit import K as NB_K
+from bot.training.neighbours_fit import bank_rows, out_of_fold_margins
 from bot.training.thresholds import Scored, choose_high, choose_low, metrics
 from bot.understand.classify import RuleView
-from bot.understand.encoder import ENCODER_PACKAGE, ENCODER_VERSION, PINNED_SHA256, file_sha256
+from bot.understand.encoder import (
+    ENCODER_PACKAGE,
+    ENCODER_VERSION,
+    PINNED_SHA256,
+    SentenceEncoder,
+    file_sha256,
+)
 from bot.understand.safety_model import (
     HEADS,
     RECORD_FILE,
@@ -68,6 +78,8 @@ MAX_CHECK = 0.02
 # '80ml of methadone is not holding me' became an overdose)
 HEAD_SHARE = 0.5
 DEV_NEAR_RATIO = 90.0
+# the weights tried for each head's neighbours' margin (choose_margin_weights)
+MARGIN_WEIGHTS = (0.0, 4.0, 8.0, 10.0, 12.0, 16.0)
 
 
 @dataclass(frozen=True)
@@ -166,9 +178,10 @@ def fit_heads(x: Any, examples: Sequence[Example],
     return out
 
 
-def export_arrays(fitted: dict[str, tuple[np.ndarray, float]],
-                  settings: FeatureSettings) -> dict[str, np.ndarray]:
-    """The ``weights.npz`` arrays: non-zero buckets only, float32."""
+def export_arrays(fitted: dict[str, tuple[np.ndarray, float]], settings: FeatureSettings,
+                  margin_weights: dict[str, float]) -> dict[str, np.ndarray]:
+    """The heads' ``weights.npz`` arrays: non-zero buckets only, float32, and each head's
+    weight on the neighbours' margin."""
     cb, wb = settings.char_buckets, settings.word_buckets
     arrays: dict[str, np.ndarray] = {}
     for h, (coef, bias) in fitted.items():
@@ -179,6 +192,7 @@ def export_arrays(fitted: dict[str, tuple[np.ndarray, float]],
             arrays[f"{h}_{name}_w"] = part32[idx]
         arrays[f"{h}_emb"] = coef[cb + wb:].astype(np.float32)
         arrays[f"{h}_bias"] = np.array(bias, dtype=np.float32)
+        arrays[f"{h}_nb_w"] = np.array(margin_weights[h], dtype=np.float32)
     return arrays
 
 
@@ -199,34 +213,93 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
-def train_arrays(examples: Sequence[Example], embeddings: np.ndarray,
-                 settings: FeatureSettings, params: FitParams) -> dict[str, np.ndarray]:
-    """Fit both heads on all ``examples``: the arrays ``weights.npz`` holds."""
-    x = feature_matrix([e.text for e in examples], embeddings, settings)
-    return export_arrays(fit_heads(x, examples, params), settings)
-
-
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def cross_validated(examples: Sequence[Example], embeddings: np.ndarray,
-                    settings: FeatureSettings, params: FitParams,
-                    folds: int = FOLDS) -> Scored:
-    """Out-of-fold scores of both heads (stratified on the two labels, seeded)."""
+def cv_logits(x: Any, examples: Sequence[Example], params: FitParams, folds: int = FOLDS
+              ) -> tuple[dict[str, np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """Out-of-fold logits of both linear heads, and the folds (stratified on the two labels,
+    seeded)."""
     from sklearn.model_selection import StratifiedKFold
 
-    x = feature_matrix([e.text for e in examples], embeddings, settings)
     strata = _labels(examples, "overdose") * 2 + _labels(examples, "crisis")
-    scores = {h: np.zeros(len(examples)) for h in HEADS}
+    logits = {h: np.zeros(len(examples)) for h in HEADS}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
-    for train_idx, test_idx in splitter.split(np.zeros(len(examples)), strata):
+    splits = list(splitter.split(np.zeros(len(examples)), strata))
+    for train_idx, test_idx in splits:
         part = [examples[i] for i in train_idx]
         fitted = fit_heads(x[train_idx], part, params)
         for h, (coef, bias) in fitted.items():
-            scores[h][test_idx] = _sigmoid(x[test_idx] @ coef + bias)
-    return Scored(scores=scores, positive={h: _labels(examples, h) for h in HEADS},
-                  calm=np.array([e.calm for e in examples], dtype=bool))
+            logits[h][test_idx] = x[test_idx] @ coef + bias
+    return logits, splits
+
+
+@dataclass
+class OutOfFold:
+    """Cross-validated values of every line: the linear heads' logits and the neighbours'
+    margins (against the bank lines outside the line's fold)."""
+
+    logits: dict[str, np.ndarray]
+    margins: dict[str, np.ndarray]
+    positive: dict[str, np.ndarray]
+    calm: np.ndarray
+
+    def scored(self, margin_weights: dict[str, float]) -> Scored:
+        return Scored(scores={h: _sigmoid(self.logits[h] + margin_weights[h] * self.margins[h])
+                              for h in HEADS},
+                      positive=self.positive, calm=self.calm)
+
+
+def _bank_mask(examples: Sequence[Example]) -> np.ndarray:
+    return np.array([e.origin.startswith("safety/") for e in examples], dtype=bool)
+
+
+def cross_validate(examples: Sequence[Example], embeddings: np.ndarray,
+                   settings: FeatureSettings, params: FitParams,
+                   folds: int = FOLDS) -> OutOfFold:
+    x = feature_matrix([e.text for e in examples], embeddings, settings)
+    labels = {h: _labels(examples, h) for h in HEADS}
+    bank = _bank_mask(examples)
+    logits, splits = cv_logits(x, examples, params, folds)
+    rows = bank_rows(embeddings, bank, labels)
+    return OutOfFold(logits=logits,
+                     margins=out_of_fold_margins(embeddings, bank, labels, rows, splits),
+                     positive=labels, calm=np.array([e.calm for e in examples], dtype=bool))
+
+
+def train_arrays(examples: Sequence[Example], embeddings: np.ndarray,
+                 settings: FeatureSettings, params: FitParams,
+                 margin_weights: dict[str, float]) -> dict[str, np.ndarray]:
+    """Fit both heads on all ``examples`` and take the bank's rows: what ``weights.npz``
+    holds."""
+    x = feature_matrix([e.text for e in examples], embeddings, settings)
+    labels = {h: _labels(examples, h) for h in HEADS}
+    rows = bank_rows(embeddings, _bank_mask(examples), labels)
+    return export_arrays(fit_heads(x, examples, params), settings, margin_weights) | rows.arrays()
+
+
+def choose_margin_weights(oof: OutOfFold, examples: Sequence[Example],
+                          views: Sequence[RuleView]) -> tuple[dict[str, float], list[Any]]:
+    """Each head's weight on the margin, from ``MARGIN_WEIGHTS`` (0 = the linear head
+    alone), judged by the recall of each head on the cross-validated positives the rules
+    leave to the model, at the thresholds the threshold rule gives it: no head may lose
+    recall against no margin at all; then the weaker head's recall is made as high as it
+    can be, then the sum (the heads share one false-alarm budget, so more weight on one
+    head can cost the other)."""
+    results = []
+    for w_od in MARGIN_WEIGHTS:
+        for w_cr in MARGIN_WEIGHTS:
+            weights = {"overdose": w_od, "crisis": w_cr}
+            sets = threshold_sets(with_rules(oof.scored(weights), views), examples, None)
+            high = choose_high(sets, HEAD_SHARE)
+            pipe = metrics(sets[0], high, choose_low(sets, high))["pipeline"]
+            results.append((weights, [pipe[h]["recall_at_high"] or 0.0 for h in HEADS]))
+    base = results[0][1]  # both weights 0
+    allowed = [(w, r) for w, r in results if all(a >= b for a, b in zip(r, base, strict=True))]
+    chosen, _ = max(allowed, key=lambda wr: (min(wr[1]), sum(wr[1])))
+    tried = [[w["overdose"], w["crisis"], round(r[0], 4), round(r[1], 4)] for w, r in results]
+    return chosen, tried
 
 
 def with_rules(scored: Scored, views: Sequence[RuleView]) -> Scored:
@@ -237,12 +310,13 @@ def with_rules(scored: Scored, views: Sequence[RuleView]) -> Scored:
         checkable=np.array([v.checkable for v in views], dtype=bool))
 
 
-def rule_views(content_dir: Path, texts: Sequence[str]) -> list[RuleView]:
-    """What the content's rules make of each line (the shipped model is loaded with them,
-    but its scores are not used here)."""
+def rule_views(content_dir: Path, texts: Sequence[str],
+               encoder: SentenceEncoder) -> list[RuleView]:
+    """What the content's rules make of each line (read with a model that never alarms: the
+    shipped one may be stale, and its scores are not used here)."""
     from bot.core import Core
 
-    classifier = Core.load(content_dir).classifier
+    classifier = Core.load(content_dir, SafetyModel.silent(encoder)).classifier
     return [classifier.rule_view(t) for t in texts]
 
 
@@ -302,8 +376,6 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
         params: FitParams | None = None, settings: FeatureSettings | None = None,
         log: Any = print) -> dict[str, Any]:
     """The whole training; writes ``out_dir/weights.npz`` and ``record.json``; returns it."""
-    from bot.understand.encoder import SentenceEncoder
-
     params = params or FitParams()
     settings = settings or FeatureSettings()
     started = time.perf_counter()
@@ -314,20 +386,23 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
         f"{data.dropped['near_dev']} near-dev lines dropped) from {len(data.files)} files")
     # the rules' view of every line, read before the new weights are written (loading the
     # content checks the model it ships)
-    views = rule_views(content_dir, [e.text for e in examples] + [e.text for e in dev])
     encoder = SentenceEncoder(threads=1)
+    views = rule_views(content_dir, [e.text for e in examples] + [e.text for e in dev], encoder)
     emb = encoder.encode_many([e.text for e in examples])
     dev_emb = encoder.encode_many([e.text for e in dev])
     log(f"encoded in {time.perf_counter() - started:.0f} s; cross-validating")
-    cv = cross_validated(examples, emb, settings, params)
+    oof = cross_validate(examples, emb, settings, params)
+    margin_weights, tried = choose_margin_weights(oof, examples, views[:len(examples)])
+    log(f"margin weights {margin_weights}")
+    arrays = train_arrays(examples, emb, settings, params, margin_weights)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     weights_path = out_dir / WEIGHTS_FILE
-    write_npz(weights_path, train_arrays(examples, emb, settings, params))
-    heads = SafetyModel._read_heads(weights_path, settings)
+    write_npz(weights_path, arrays)
+    heads, neighbours = SafetyModel._read_heads(weights_path, settings)
     model = SafetyModel(settings=settings, heads=heads, thresholds={}, record={},
-                        encoder=encoder)
-    cv = with_rules(cv, views[:len(examples)])
+                        encoder=encoder, neighbours=neighbours)
+    cv = with_rules(oof.scored(margin_weights), views[:len(examples)])
     dev_scored = None
     if dev:
         dev_scored = with_rules(score_with_model(model, dev, dev_emb), views[len(examples):])
@@ -345,12 +420,28 @@ def run(content_dir: Path, train_dir: Path, out_dir: Path, dev_path: Path | None
         "weights": {"file": WEIGHTS_FILE, "sha256": file_sha256(weights_path)},
         "training": {
             "seed": params.seed, "sklearn": _sklearn_version(),
-            "model": "LogisticRegression per head (lbfgs, L2)",
+            "model": "LogisticRegression per head (lbfgs, L2), plus a weight times the "
+                     "nearest bank lines' margin",
             "params": asdict(params),
             "positives": {"overdose": "safety overdose or both; labels include overdose",
                           "crisis": "safety crisis or both; labels include suicide"},
             "dropped": data.dropped, "counts": _counts(examples),
             "files": dict(sorted(data.files.items())),
+        },
+        "neighbours": {
+            "rows": f"the {len(arrays['nb_rows'])} bank lines (safety/bank), on the top "
+                    f"{arrays['nb_projection'].shape[1]} principal axes of their "
+                    "embeddings, unit length, int8 with a per-row scale",
+            "k": NB_K,
+            "margin": "mean cosine of the k nearest positive rows minus of the k nearest "
+                      "other rows",
+            "weights": margin_weights,
+            "weights_chosen": f"from {list(MARGIN_WEIGHTS)} per head, on {FOLDS}-fold "
+                              "out-of-fold logits and margins (a line's margin from the bank "
+                              "lines outside its fold), through the rules and the threshold "
+                              "rule below: the highest recall of the weaker head, then the "
+                              "higher sum",
+            "tried": tried,
         },
         "thresholds": {h: {"high": high[h], "low": low[h]} for h in HEADS},
         "threshold_rule": {

@@ -1,15 +1,18 @@
 """The learned safety layer: two small logistic heads (overdose, crisis) under the rules.
 
-Each head scores ``sigmoid(bias + embedding . w_emb * s_emb + char + word)`` where ``char`` and
-``word`` are the weights of the message's active hashed n-gram buckets, summed and divided by
-the square root of how many are active (each block is L2-normalised binary presence), times
-the block's scale. Inference is pure Python plus numpy; the only model is the sentence
-encoder (``encoder.py``), run once per message.
+Each head scores ``sigmoid(bias + embedding . w_emb * s_emb + char + word + w_nb * margin)``
+where ``char`` and ``word`` are the weights of the message's active hashed n-gram buckets,
+summed and divided by the square root of how many are active (each block is L2-normalised
+binary presence), times the block's scale, and ``margin`` is how much nearer the message is to
+the bank's positive lines than to its others (``neighbours.py``). Inference is pure Python
+plus numpy; the only model is the sentence encoder (``encoder.py``), run once per message.
 
 Files, in ``<content>/safety/model/``:
 
 - ``weights.npz``: per head ``{head}_char_idx``/``{head}_char_w`` and ``{head}_word_idx``/
-  ``{head}_word_w`` (only the non-zero buckets), ``{head}_emb`` (512) and ``{head}_bias``.
+  ``{head}_word_w`` (only the non-zero buckets), ``{head}_emb`` (512), ``{head}_bias``,
+  ``{head}_nb_w`` (the margin's weight) and the bank's reduced embeddings (``nb_*``,
+  ``neighbours.py``).
 - ``record.json``: how the weights were made (encoder, features, seed, training files and
   their sha256), the thresholds and the cross-validated and dev metrics. Written by
   ``recovery-bot train-safety`` (``bot/training/train_safety.py``).
@@ -40,9 +43,10 @@ from bot.understand.encoder import (
     SentenceEncoder,
     file_sha256,
 )
+from bot.understand.neighbours import Neighbours
 
 HEADS = ("overdose", "crisis")
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: the nearest-bank-lines margin
 WEIGHTS_FILE = "weights.npz"
 RECORD_FILE = "record.json"
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -143,6 +147,7 @@ class _Head:
     word_w: np.ndarray
     emb_w: np.ndarray   # float32, 512
     bias: float
+    nb_w: float         # times the neighbours' margin
 
     def logit(self, chars: np.ndarray, word_idx: np.ndarray, embedding: np.ndarray,
               settings: FeatureSettings) -> float:
@@ -191,6 +196,7 @@ class SafetyModel:
     thresholds: dict[str, HeadThresholds]
     record: dict[str, Any]
     encoder: SentenceEncoder = field(repr=False)
+    neighbours: Neighbours = field(repr=False, kw_only=True)
 
     @classmethod
     def load(cls, folder: Path, encoder: SentenceEncoder | None = None) -> SafetyModel:
@@ -231,11 +237,29 @@ class SafetyModel:
             raise SafetyModelError(
                 f"safety model file {weights_path} has sha256 {got}, expected {want_weights} "
                 f"(from {record_path}); restore it or retrain")
-        heads = cls._read_heads(weights_path, settings)
+        heads, neighbours = cls._read_heads(weights_path, settings)
         if encoder is None:
             encoder = SentenceEncoder(expected_sha256=enc_sha)
         return cls(settings=settings, heads=heads, thresholds=thresholds, record=record,
-                   encoder=encoder)
+                   encoder=encoder, neighbours=neighbours)
+
+    @classmethod
+    def silent(cls, encoder: SentenceEncoder) -> SafetyModel:
+        """A model that never alarms (zero heads, no bank rows, thresholds above 1): what
+        ``train-safety`` reads the rules with, so a stale or missing shipped model does not
+        stop the training that replaces it."""
+        settings = FeatureSettings()
+        zeros = {"nb_projection": np.zeros((EMBEDDING_DIM, 1), dtype=np.float32),
+                 "nb_rows": np.zeros((0, 1), dtype=np.int8),
+                 "nb_scale": np.zeros(0, dtype=np.float32), "nb_k": np.array(1),
+                 **{f"nb_{h}": np.zeros(0, dtype=bool) for h in HEADS}}
+        heads = {h: _Head(char_w=np.zeros(settings.char_buckets, dtype=np.float32),
+                          word_w=np.zeros(settings.word_buckets, dtype=np.float32),
+                          emb_w=np.zeros(EMBEDDING_DIM, dtype=np.float32), bias=-50.0,
+                          nb_w=0.0) for h in HEADS}
+        never = HeadThresholds(high=2.0, low=2.0)
+        return cls(settings=settings, heads=heads, thresholds={h: never for h in HEADS},
+                   record={}, encoder=encoder, neighbours=Neighbours.from_arrays(zeros))
 
     @classmethod
     def load_in_background(cls, folder: Path) -> Future[SafetyModel]:
@@ -253,10 +277,12 @@ class SafetyModel:
         return future
 
     @staticmethod
-    def _read_heads(path: Path, settings: FeatureSettings) -> dict[str, _Head]:
+    def _read_heads(path: Path,
+                    settings: FeatureSettings) -> tuple[dict[str, _Head], Neighbours]:
         heads: dict[str, _Head] = {}
         try:
             with np.load(path, allow_pickle=False) as z:
+                neighbours = Neighbours.from_arrays(z)
                 for h in HEADS:
                     emb = z[f"{h}_emb"].astype(np.float32)
                     if emb.shape != (EMBEDDING_DIM,):
@@ -267,21 +293,23 @@ class SafetyModel:
                                       settings.char_buckets, path, f"{h}_char"),
                         word_w=_dense(z[f"{h}_word_idx"], z[f"{h}_word_w"],
                                       settings.word_buckets, path, f"{h}_word"),
-                        emb_w=emb, bias=float(z[f"{h}_bias"].reshape(())))
+                        emb_w=emb, bias=float(z[f"{h}_bias"].reshape(())),
+                        nb_w=float(z[f"{h}_nb_w"].reshape(())))
         except SafetyModelError:
             raise
         except Exception as exc:  # zip, npy or key errors: all mean a damaged file
             raise SafetyModelError(
                 f"safety model file {path} could not be read ({type(exc).__name__}: {exc})"
             ) from exc
-        return heads
+        return heads, neighbours
 
     def logits(self, text: str, embedding: np.ndarray | None = None) -> dict[str, float]:
         if embedding is None:
             embedding = self.encoder.encode(text)
         chars, word_idx = ngram_buckets(text, self.settings)
+        margins = self.neighbours.margins(embedding)
         return {h: head.logit(chars, word_idx, embedding, self.settings)
-                for h, head in self.heads.items()}
+                + head.nb_w * margins[h] for h, head in self.heads.items()}
 
     def scores(self, text: str, embedding: np.ndarray | None = None) -> SafetyScores:
         """Both heads' probabilities for one message (``embedding``: ``encoder.encode(text)``,
