@@ -188,7 +188,9 @@ class Classifier:
         # number ("if you've taken something or you're in danger, call ..."), so a model that
         # also sees an overdose is covered without bystander steps for a person in despair.
         if safety.route == "overdose":
-            also = safety.also_crisis or crisis_model == "high"
+            # the crisis line is added when the crisis head is even unsure ("you've always
+            # been the best sister" and then no answer): a line more, never a missed crisis
+            also = safety.also_crisis or crisis_model in ("high", "check")
             return Classification("overdose", "overdose", 100.0, (), also, tokens, person,
                                   safety.rules, pair, "rules")
         if safety.route == "crisis":
