@@ -343,11 +343,7 @@ class Normaliser:
                     continue
                 piece = token[start:end]
                 if self._word_piece(piece):
-                    # between splits into as many words, the one with the longer words:
-                    # "find a pulse", not "fin da pulse" (German "da" is in the rules);
-                    # the bonus never outweighs one word more (its sum is at most the longest
-                    # word times MAX_SEGMENTED, 24 x 300 = 7,200, under 10,000)
-                    step = 1.0 - len(piece) ** 2 / 10_000
+                    step = 1.0
                 elif len(piece) == 1:
                     step = 3.0
                 else:
