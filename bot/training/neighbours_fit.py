@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.understand.neighbours import HEADS, margins_many, normalise_rows, quantise
+from bot.understand.neighbours import HEADS, margins_many, normalise_rows, quantise, unit_rows
 
 DIM = 256
 K = 3
@@ -32,7 +32,7 @@ class BankRows:
     positive: dict[str, np.ndarray]  # head -> bool (N,)
 
     def unit_rows(self) -> np.ndarray:
-        return normalise_rows(self.q_rows.astype(np.float32) * self.scale[:, None])
+        return unit_rows(self.q_rows, self.scale)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"nb_projection": self.projection, "nb_rows": self.q_rows,

@@ -34,6 +34,12 @@ def normalise_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0)
 
 
+def unit_rows(q_rows: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The int8 rows back as float32 unit rows: how both the bot and cross-validation in
+    ``train-safety`` read them, so the margins training sees are the shipped ones."""
+    return normalise_rows(np.asarray(q_rows).astype(np.float32) * scale[:, None])
+
+
 def quantise(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int8 rows, float32 per-row scale): each row's largest magnitude becomes 127."""
     peak = np.abs(rows).max(axis=1)
@@ -57,7 +63,7 @@ class Neighbours:
     @classmethod
     def from_arrays(cls, z: Mapping[str, np.ndarray]) -> Neighbours:
         projection = np.asarray(z["nb_projection"], dtype=np.float32)
-        rows = np.asarray(z["nb_rows"]).astype(np.float32)
+        rows = np.asarray(z["nb_rows"])
         scale = np.asarray(z["nb_scale"], dtype=np.float32)
         k = int(np.asarray(z["nb_k"]).reshape(()))
         if projection.ndim != 2 or projection.shape[0] != EMBEDDING_DIM:
@@ -76,8 +82,7 @@ class Neighbours:
         groups = [np.flatnonzero((masks["overdose"] == od) & (masks["crisis"] == cr))
                   for od, cr in _GROUPS]
         order = np.concatenate(groups)
-        rows *= scale[:, None]
-        rows = normalise_rows(rows[order])
+        rows = unit_rows(rows[order], scale[order])
         bounds = tuple(int(b) for b in np.cumsum([0, *(len(g) for g in groups)]))
         return cls(projection=projection, rows=rows, bounds=bounds, k=k)
 
