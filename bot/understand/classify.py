@@ -106,8 +106,9 @@ class Classifier:
         self.model = model
         self.semantic = semantic
         self.head = head
-        self.alcohol = frozenset(t for w in alcohol for t in normalise(w).tokens)
-        self.drug_words = frozenset(t for w in drug_words for t in normalise(w).tokens)
+        # phrases, not their words: "shots of tequila" must not make every "of" a drink
+        self.alcohol = _phrases(normalise, alcohol)
+        self.drug_words = _phrases(normalise, drug_words)
         # language -> (first-person words, other-person words), normalised like messages
         self._persons = {lang: (self._words(first), self._words(other))
                          for lang, (first, other) in (persons or {}).items()}
@@ -137,8 +138,7 @@ class Classifier:
 
     def _only_drinking(self, tokens: tuple[str, ...]) -> bool:
         """Alcohol named and no drug: the bot's overdose steps are about opioids."""
-        words = set(tokens)
-        return bool(words & self.alcohol) and not words & self.drug_words
+        return _has_phrase(tokens, self.alcohol) and not _has_phrase(tokens, self.drug_words)
 
     def _words(self, words: Iterable[str]) -> frozenset[str]:
         return frozenset(t for w in words for t in self.normalise(w).tokens)
@@ -344,6 +344,19 @@ class Classifier:
         if score >= t.clarify_min:
             return Classification("clarify", top, score, match.scores, tokens=tokens)
         return Classification("fallback", None, score, match.scores, tokens=tokens)
+
+
+def _phrases(normalise: Normaliser, phrases: Iterable[str]) -> frozenset[tuple[str, ...]]:
+    return frozenset(t for w in phrases if (t := tuple(normalise(w).tokens)))
+
+
+def _has_phrase(tokens: tuple[str, ...], phrases: frozenset[tuple[str, ...]]) -> bool:
+    """One of ``phrases`` (token tuples) is a run of ``tokens``."""
+    if not phrases or not tokens:
+        return False
+    longest = max(len(p) for p in phrases)
+    return any(tokens[i:i + n] in phrases for i in range(len(tokens))
+               for n in range(1, min(longest, len(tokens) - i) + 1))
 
 
 def split_sentences(text: str) -> list[str]:
