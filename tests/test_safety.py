@@ -456,3 +456,20 @@ def test_no_labelled_emergency_is_lowered(core: Core) -> None:
         texts += _labelled(dev)
     lowered = [(t, rules(core, t).lowered) for t in texts if rules(core, t).lowered]
     assert not lowered, lowered
+
+
+@pytest.mark.parametrize(("text", "only_drinking"), [
+    ("drank way too many shots of tequila and now i cant keep my eyes open", True),
+    ("had 10 pints, can barely stay awake", True),
+    # "of" is a word of "shots of tequila", not a drink
+    ("did 3 bags instead of my usual 1 and i feel like im sinking into the bed", False),
+    ("a few beers and 6 percs and now he is out of it", False),
+])
+def test_alcohol_alone_is_told_by_whole_phrases(core: Core, text: str,
+                                                only_drinking: bool) -> None:
+    """A confident overdose score with only alcohol named asks (the overdose steps are
+    about opioids); the drink must be named, not one word of a drink's phrase."""
+    classifier = core.classifier
+    assert classifier._only_drinking(tuple(classifier.normalise(text).tokens)) is only_drinking
+    if not only_drinking and text.startswith("did 3 bags"):
+        assert core.handle(text, None).route == "overdose"
