@@ -19,7 +19,7 @@ from bot.content.models import TuningFile
 from bot.text.normalize import Normalised, Normaliser
 from bot.understand.intent_head import OUT_OF_SCOPE, IntentHead
 from bot.understand.language import LanguageGuesser
-from bot.understand.matcher import Matcher, parent_of
+from bot.understand.matcher import Matcher, contains_phrase, parent_of
 from bot.understand.safety import SafetyCheck, SafetyResult
 from bot.understand.safety_model import SafetyModel
 from bot.understand.semantic import SemanticIndex
@@ -138,7 +138,8 @@ class Classifier:
 
     def _only_drinking(self, tokens: tuple[str, ...]) -> bool:
         """Alcohol named and no drug: the bot's overdose steps are about opioids."""
-        return _has_phrase(tokens, self.alcohol) and not _has_phrase(tokens, self.drug_words)
+        words = set(tokens)
+        return _named(words, tokens, self.alcohol) and not _named(words, tokens, self.drug_words)
 
     def _words(self, words: Iterable[str]) -> frozenset[str]:
         return frozenset(t for w in words for t in self.normalise(w).tokens)
@@ -202,7 +203,8 @@ class Classifier:
         model_high = "high" in (od_model, crisis_model)
         cancelled = bool(model_high and not safety.lowered and self.safety.cancelled(message))
         sure = not safety.exempt_intent and not safety.lowered and not cancelled
-        if sure and od_model == "high" and not self._only_drinking(tokens):
+        drinking = self._only_drinking(tokens)
+        if sure and od_model == "high" and not drinking:
             return Classification("overdose", "overdose", 100.0, (), crisis_model == "high",
                                   tokens, person, safety.rules, pair, "model")
         if sure and crisis_model == "high":
@@ -212,7 +214,7 @@ class Classifier:
         if not safety.exempt_intent:
             calm = self._by_head(calm, embedding, message)
         calm = dataclasses.replace(calm, model=pair, rules=safety.rules)
-        doubt = safety.lowered or cancelled or self._only_drinking(tokens)
+        doubt = safety.lowered or cancelled or drinking
         if not safety.exempt_intent and ("check" in (od_model, crisis_model) or (
                 doubt and "high" in (od_model, crisis_model))):
             return dataclasses.replace(calm, route="check", band="check")
@@ -346,17 +348,14 @@ class Classifier:
         return Classification("fallback", None, score, match.scores, tokens=tokens)
 
 
-def _phrases(normalise: Normaliser, phrases: Iterable[str]) -> frozenset[tuple[str, ...]]:
-    return frozenset(t for w in phrases if (t := tuple(normalise(w).tokens)))
+def _phrases(normalise: Normaliser, phrases: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(dict.fromkeys(t for w in phrases if (t := tuple(normalise(w).tokens))))
 
 
-def _has_phrase(tokens: tuple[str, ...], phrases: frozenset[tuple[str, ...]]) -> bool:
-    """One of ``phrases`` (token tuples) is a run of ``tokens``."""
-    if not phrases or not tokens:
-        return False
-    longest = max(len(p) for p in phrases)
-    return any(tokens[i:i + n] in phrases for i in range(len(tokens))
-               for n in range(1, min(longest, len(tokens) - i) + 1))
+def _named(words: set[str], tokens: tuple[str, ...],
+           phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """One of ``phrases`` is in the message (its first word first, from the set)."""
+    return any(p[0] in words and (len(p) == 1 or contains_phrase(tokens, p)) for p in phrases)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -154,7 +154,7 @@ class Matcher:
         """False when the message names another subject (``out_of_scope`` words: smoking, a
         bank account, homework) and no drug word."""
         present = set(message.tokens)
-        other_subject = any(_contains(message.tokens, p)
+        other_subject = any(contains_phrase(message.tokens, p)
                             for first in present & self._out_of_scope.keys()
                             for p in self._out_of_scope[first])
         return not other_subject or bool(set(message.words) & self.domain)
@@ -210,7 +210,7 @@ class Matcher:
         present = set(message.tokens)
         for first in present:
             for kw, owner, weight in self._keywords.get(first, ()):
-                if weight > keyword[owner] and _contains(message.tokens, kw):
+                if weight > keyword[owner] and contains_phrase(message.tokens, kw):
                     keyword[owner] = weight
 
         total = [W_EXAMPLE * e + W_OVERLAP * o + W_KEYWORD * k
@@ -224,7 +224,8 @@ class Matcher:
         return Match(scores, in_scope=in_scope, known=known, vague=vague)
 
 
-def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+def contains_phrase(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    """``phrase`` (normalised tokens) is a run of ``tokens``."""
     size = len(phrase)
     if size == 1:
         return phrase[0] in tokens
